@@ -18,6 +18,7 @@ __all__ = [
     "LoginResponse",
     "ModelStats",
     "MonthDuration",
+    "OkResponse",
     "ProjectStats",
     "RateLimit",
     "StatsDuration",
@@ -134,3 +135,9 @@ class ProjectStats(Model):
 class FolderStats(Model):
     folder_id: str
     stats: ConversionStats
+
+
+class OkResponse(Model):
+    """The API's plain acknowledgement (``{"detail": "OK"}``); extra fields are ignored."""
+
+    detail: str = "OK"

@@ -33,7 +33,7 @@ class Page(Model, Generic[T]):
     """One page of a list; ``pagination.count`` is the total across all pages."""
 
     # ``typing.List``: the field named ``list`` shadows the builtin in the class body.
-    list: List[T] = msgspec.field(default_factory=lambda: [])  # noqa: UP006
+    list: List[T] = msgspec.field(default_factory=lambda: [])
     pagination: Pagination = msgspec.field(default_factory=Pagination)
 
     @property

@@ -1,0 +1,61 @@
+"""Credentials: the ``api-key`` header, or a login session (cookie + CSRF header).
+
+Secrets live only here and in the headers of outgoing requests: every ``repr`` is
+redacted, and nothing in this module logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Credentials", "redact"]
+
+
+def redact(secret: str | None) -> str:
+    """What a secret looks like in messages and reprs: nothing of it."""
+    return "***" if secret else "<none>"
+
+
+@dataclass
+class _Session:
+    session_id: str
+    csrf_token: str
+
+    def __repr__(self) -> str:
+        return "_Session(session_id='***', csrf_token='***')"
+
+
+class Credentials:
+    """What the transport sends to authenticate; a session takes precedence over a key."""
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self._api_key = api_key or None
+        self._session: _Session | None = None
+
+    @property
+    def has_api_key(self) -> bool:
+        return self._api_key is not None
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    def start_session(self, session_id: str, csrf_token: str) -> None:
+        self._session = _Session(session_id, csrf_token)
+
+    def end_session(self) -> None:
+        self._session = None
+
+    def forget_api_key(self) -> None:
+        self._api_key = None
+
+    def headers(self) -> dict[str, str]:
+        if self._session is not None:
+            return {"Cookie": f"session_id={self._session.session_id}", "X-Csrf-Token": self._session.csrf_token}
+        if self._api_key is not None:
+            return {"api-key": self._api_key}
+        return {}
+
+    def __repr__(self) -> str:
+        kind = "session" if self._session else "api_key" if self._api_key else "none"
+        return f"Credentials(kind={kind}, api_key={redact(self._api_key) if self._api_key else None})"

@@ -1,0 +1,192 @@
+"""The exception hierarchy.  Everything the SDK raises derives from ``VoiceAPIError``.
+
+Errors carry what a caller needs to act (status, method, URL path, the server's
+``detail``) and never a secret: no headers, no query values of auth parameters,
+no request bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._models import ValidationErrorItem
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "UnsupportedAudioError",
+    "VoiceAPIError",
+]
+
+
+class VoiceAPIError(Exception):
+    """Base class of every error raised by voiceapi-async."""
+
+
+class InvalidRequestError(VoiceAPIError, ValueError):
+    """Bad input caught locally, before any request was sent.  The message says what to fix."""
+
+
+class UnsupportedAudioError(InvalidRequestError):
+    """The upload is not wav, ogg, mp3 or flac (judged by its content, not its name)."""
+
+
+class ClientClosedError(VoiceAPIError, RuntimeError):
+    """The client was closed; create a new one (or use ``async with``)."""
+
+
+class APIConnectionError(VoiceAPIError):
+    """The server could not be reached, or the connection broke before an answer.
+
+    ``request_sent`` tells whether the request may have reached the server: when it
+    is True a non-idempotent call (an upload, an order) may have been carried out,
+    and the caller must reconcile before sending it again.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.request_sent = request_sent
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ({self.method} {self.path})"
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read or total)."""
+
+
+class APIStatusError(VoiceAPIError):
+    """The server answered with an error status."""
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        path: str,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.detail = detail
+        self.request_id = (headers or {}).get("x-request-id")
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.method} {self.path}: {self.args[0]}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, path={self.path!r}, detail={self.detail!r})"
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    """401: the api key or the session is missing, invalid or expired."""
+
+    status_code = 401
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account's credits cannot pay for the request."""
+
+    status_code = 402
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class PayloadTooLargeError(APIStatusError):
+    """413: the upload is larger than the server accepts."""
+
+    status_code = 413
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the server rejected the request's fields; ``errors`` lists each one."""
+
+    status_code = 422
+
+    @property
+    def errors(self) -> list[ValidationErrorItem]:
+        return self.detail if isinstance(self.detail, list) else []
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.  ``retry_after`` is the server's wait in seconds, if given."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    if status >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status, APIStatusError)
+
+
+def describe_detail(detail: Any, status: int, reason: str) -> str:
+    """A one-line message from the server's ``detail`` (a string or a 422 list)."""
+    if isinstance(detail, str) and detail:
+        return detail
+    if isinstance(detail, list) and detail:
+        parts = []
+        for item in detail:
+            if isinstance(item, ValidationErrorItem):
+                where = ".".join(str(p) for p in item.loc)
+                parts.append(f"{where}: {item.msg}")
+        if parts:
+            return "; ".join(parts)
+    return reason or f"HTTP {status}"

@@ -1,0 +1,59 @@
+"""API keys, login sessions, the current user, and credits."""
+
+from __future__ import annotations
+
+from .._errors import AuthenticationError
+from .._models import ApiKey, LoginRequest, LoginResponse, OkResponse, User
+from .._models import Credits as CreditsModel
+from .._transport import decoder_for
+from ._base import Resource
+
+__all__ = ["ApiKeys", "Auth", "Credits"]
+
+
+class ApiKeys(Resource):
+    async def create(self) -> ApiKey:
+        """``POST /api/api-key``: generate a new key (shown once; its repr is redacted)."""
+        return await self._client._request("POST", "/api/api-key", ApiKey)
+
+    async def delete(self) -> OkResponse:
+        """``DELETE /api/api-key``: delete the account's key.  This client stops sending it."""
+        result: OkResponse = await self._client._request("DELETE", "/api/api-key", OkResponse)
+        self._client._transport.credentials.forget_api_key()
+        return result
+
+
+class Auth(Resource):
+    async def login(self, email: str, password: str, *, session_duration: int | None = None) -> LoginResponse:
+        """``POST /api/login``: start a session; later requests send its cookie and CSRF token."""
+        body = LoginRequest(email=email, password=password, session_duration=session_duration)
+        raw = await self._client._send("POST", "/api/login", json=body, idempotent=True)
+        result: LoginResponse = decoder_for(LoginResponse).decode(raw.content)
+        session_id = raw.cookies.get("session_id")
+        if not session_id or not result.csrf_token:
+            raise AuthenticationError(
+                "login answered without a session cookie or a CSRF token",
+                status_code=raw.status,
+                method="POST",
+                path="/api/login",
+            )
+        self._client._transport.credentials.start_session(session_id, result.csrf_token)
+        return result
+
+    async def logout(self) -> OkResponse:
+        """``POST /api/logout``: end the session; the client falls back to its api key, if any."""
+        try:
+            result: OkResponse = await self._client._request("POST", "/api/logout", OkResponse, idempotent=True)
+        finally:
+            self._client._transport.credentials.end_session()
+        return result
+
+    async def me(self) -> User:
+        """``POST /api/auth``: the current user; its ``id`` is the ``owner`` of new projects."""
+        return await self._client._request("POST", "/api/auth", User, idempotent=True)
+
+
+class Credits(Resource):
+    async def get(self) -> CreditsModel:
+        """``GET /api/credits``: the credits left on the account."""
+        return await self._client._request("GET", "/api/credits", CreditsModel)

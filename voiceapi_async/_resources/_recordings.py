@@ -1,0 +1,351 @@
+"""Recordings (originals and conversions), calibrations, and notes."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+
+from .._downloads import DownloadedFile
+from .._errors import APITimeoutError, InvalidRequestError
+from .._models import (
+    Calibration,
+    CalibrationPage,
+    DeletedId,
+    Direction,
+    Note,
+    NoteCreate,
+    NoteDelete,
+    NoteUpdate,
+    OkResponse,
+    Pagination,
+    Recording,
+    RecordingPage,
+    RecordingPutUpdate,
+    RecordingUpdate,
+)
+from .._uploads import AudioSource, PreparedUpload, prepare_upload
+from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
+from ._base import Resource
+
+__all__ = ["Calibrations", "Notes", "Recordings"]
+
+RECORDINGS_MAX_LIMIT = 200
+CALIBRATIONS_MAX_LIMIT = 200
+NOTE_MAX = 2000
+
+
+def _multipart(upload: PreparedUpload, fields: dict[str, str | None]) -> Callable[[], aiohttp.MultipartWriter]:
+    """A body factory: each attempt gets a new multipart body reading the source afresh."""
+
+    def build() -> aiohttp.MultipartWriter:
+        writer = aiohttp.MultipartWriter("form-data")
+        for name, value in fields.items():
+            if value is not None:
+                writer.append(value).set_content_disposition("form-data", name=name)
+        part = writer.append_payload(upload.payload())
+        part.set_content_disposition("form-data", name="data", filename=upload.filename)
+        return writer
+
+    return build
+
+
+class Recordings(Resource):
+    async def list(
+        self,
+        *,
+        project_id: str | None = None,
+        folder_id: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        direction: Direction | str | None = None,
+    ) -> RecordingPage:
+        """``GET /api/recordings``: one page of a folder's or a project's recordings (both kinds)."""
+        if project_id is None and folder_id is None:
+            raise InvalidRequestError("recordings.list needs a project_id or a folder_id")
+        params = {
+            "project_id": check_id(project_id, field="project_id") if project_id is not None else None,
+            "folder_id": check_id(folder_id, field="folder_id") if folder_id is not None else None,
+            **_page_params(limit, offset, direction),
+        }
+        return await self._client._request("GET", "/api/recordings", RecordingPage, params=params)
+
+    def iter(
+        self,
+        *,
+        project_id: str | None = None,
+        folder_id: str | None = None,
+        page_size: int = RECORDINGS_MAX_LIMIT,
+        direction: Direction | str | None = None,
+    ) -> AsyncIterator[Recording]:
+        """Every recording of a folder or project, page after page."""
+        if project_id is None and folder_id is None:
+            raise InvalidRequestError("recordings.iter needs a project_id or a folder_id")
+        _page_params(page_size, 0, direction)
+
+        async def fetch(limit: int, offset: int) -> RecordingPage:
+            return await self.list(
+                project_id=project_id, folder_id=folder_id, limit=limit, offset=offset, direction=direction
+            )
+
+        return self._client._paginate(fetch, page_size=page_size)
+
+    async def originals(
+        self,
+        folder_id: str,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        direction: Direction | str | None = None,
+    ) -> RecordingPage:
+        """``GET /api/recordings/originals``: one page of a folder's originals."""
+        params = {"folder_id": check_id(folder_id, field="folder_id"), **_page_params(limit, offset, direction)}
+        return await self._client._request("GET", "/api/recordings/originals", RecordingPage, params=params)
+
+    def iter_originals(
+        self, folder_id: str, *, page_size: int = RECORDINGS_MAX_LIMIT, direction: Direction | str | None = None
+    ) -> AsyncIterator[Recording]:
+        check_id(folder_id, field="folder_id")
+        _page_params(page_size, 0, direction)
+
+        async def fetch(limit: int, offset: int) -> RecordingPage:
+            return await self.originals(folder_id, limit=limit, offset=offset, direction=direction)
+
+        return self._client._paginate(fetch, page_size=page_size)
+
+    async def conversions(
+        self,
+        original_id: str,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        direction: Direction | str | None = None,
+    ) -> RecordingPage:
+        """``GET /api/recordings/conversions``: one page of an original's conversions."""
+        params = {"original_id": check_id(original_id, field="original_id"), **_page_params(limit, offset, direction)}
+        return await self._client._request("GET", "/api/recordings/conversions", RecordingPage, params=params)
+
+    def iter_conversions(
+        self, original_id: str, *, page_size: int = RECORDINGS_MAX_LIMIT, direction: Direction | str | None = None
+    ) -> AsyncIterator[Recording]:
+        check_id(original_id, field="original_id")
+        _page_params(page_size, 0, direction)
+
+        async def fetch(limit: int, offset: int) -> RecordingPage:
+            return await self.conversions(original_id, limit=limit, offset=offset, direction=direction)
+
+        return self._client._paginate(fetch, page_size=page_size)
+
+    async def create(
+        self,
+        folder_id: str,
+        audio: AudioSource,
+        *,
+        label: str | None = None,
+        microphone: str = "file",
+        filename: str | None = None,
+    ) -> Recording:
+        """``POST /api/recordings``: upload an original (streamed; wav, ogg, mp3 or flac).
+
+        Not retried once the body may have reached the server: on
+        ``APIConnectionError(request_sent=True)`` look for the recording (e.g. by its
+        label) before uploading again.
+        """
+        fields = {
+            "parent_folder_id": check_id(folder_id, field="folder_id"),
+            "microphone": microphone or "file",
+            "label": check_label(label),
+        }
+        upload = await prepare_upload(audio, filename=filename)
+        return await self._client._request(
+            "POST", "/api/recordings", Recording, body=_multipart(upload, fields), bucket="slow", idempotent=False
+        )
+
+    async def get(self, recording_id: str) -> Recording:
+        """``GET /api/recordings/{id}``."""
+        path = f"/api/recordings/{check_id(recording_id, field='recording_id')}"
+        return await self._client._request("GET", path, Recording)
+
+    async def update(self, recording_id: str, *, label: str | None = None, starred: bool | None = None) -> Recording:
+        """``PATCH /api/recordings/{id}``: change the label and/or the star."""
+        if label is None and starred is None:
+            raise InvalidRequestError("recordings.update needs a label or starred")
+        path = f"/api/recordings/{check_id(recording_id, field='recording_id')}"
+        body = RecordingUpdate(label=check_label(label), starred=starred)
+        return await self._client._request("PATCH", path, Recording, json=body)
+
+    async def replace(self, recording_id: str, *, label: str, starred: bool) -> Recording:
+        """``PUT /api/recordings/{id}``: set both the label and the star."""
+        path = f"/api/recordings/{check_id(recording_id, field='recording_id')}"
+        body = RecordingPutUpdate(label=check_label(label) or "", starred=bool(starred))
+        return await self._client._request("PUT", path, Recording, json=body)
+
+    async def delete(self, recording_id: str) -> builtins.list[DeletedId]:
+        """``DELETE /api/recordings/{id}``: the ids deleted (an original takes its conversions along)."""
+        path = f"/api/recordings/{check_id(recording_id, field='recording_id')}"
+        return await self._client._request("DELETE", path, builtins.list[DeletedId])
+
+    async def export(
+        self, original_id: str, destination: str | os.PathLike[str], *, starred_only: bool = False
+    ) -> DownloadedFile:
+        """``GET /api/recordings/export``: stream the zip of an original's conversions to disk."""
+        params = {"original_id": check_id(original_id, field="original_id"), "starred_only": starred_only}
+        return await self._client._download(
+            "/api/recordings/export", destination, params=params, bucket="slow", fallback_name="recordings.zip"
+        )
+
+    async def download(
+        self, recording: Recording | str, destination: str | os.PathLike[str], *, waveform: bool = False
+    ) -> DownloadedFile:
+        """Download a recording's audio (or its waveform) to a file or into a directory.
+
+        Written to a temporary file and renamed into place: an interrupted download
+        never leaves a truncated file under the final name.
+        """
+        url, name = _file_url(recording, waveform)
+        return await self._client._download(url, destination, fallback_name=name)
+
+    def iter_bytes(self, recording: Recording | str, *, waveform: bool = False) -> AsyncIterator[bytes]:
+        """A recording's audio as an async stream of byte chunks."""
+        url, _ = _file_url(recording, waveform)
+        return self._client._iter_bytes(url)
+
+    async def wait(
+        self,
+        recording_id: str,
+        *,
+        interval: float = 2.0,
+        max_interval: float = 30.0,
+        timeout: float | None = 3600.0,
+    ) -> Recording:
+        """Poll one recording until it is ``done`` or ``error`` (backing off while it is not).
+
+        For many recordings poll a whole folder with ``recordings.list(folder_id=...)``
+        instead: one request answers for up to 200 of them.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            recording = await self.get(recording_id)
+            if recording.is_final:
+                return recording
+            if deadline is not None and time.monotonic() + interval > deadline:
+                raise APITimeoutError(
+                    f"recording still {recording.state} after {timeout} s",
+                    method="GET",
+                    path=f"/api/recordings/{recording_id}",
+                )
+            await asyncio.sleep(interval)
+            interval = min(max_interval, interval * 1.5)
+
+
+class Calibrations(Resource):
+    async def create(self, name: str, audio: AudioSource, *, filename: str | None = None) -> Calibration:
+        """``POST /api/calibration``: upload a calibration sample (not retried once sent)."""
+        upload = await prepare_upload(audio, filename=filename)
+        fields = {"name": check_label(check_name(name, field="calibration name"), field="calibration name")}
+        return await self._client._request(
+            "POST", "/api/calibration", Calibration, body=_multipart(upload, fields), bucket="slow", idempotent=False
+        )
+
+    async def get(self, calibration_id: str) -> Calibration:
+        """``GET /api/calibration/{id}``."""
+        path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}"
+        return await self._client._request("GET", path, Calibration)
+
+    async def list(
+        self, *, limit: int | None = None, offset: int | None = None, search: str | None = None
+    ) -> CalibrationPage:
+        """``GET /api/calibration``: one page (``limit`` at most 200).
+
+        The endpoint reference documents a bare JSON list, the OpenAPI a page: both are
+        accepted and returned as a page.
+        """
+        params = {
+            "limit": check_limit(limit, CALIBRATIONS_MAX_LIMIT),
+            "offset": check_offset(offset),
+            "search": search,
+        }
+        answer: Any = await self._client._request(
+            "GET",
+            "/api/calibration",
+            CalibrationPage | builtins.list[Calibration],  # type: ignore[arg-type]
+            params=params,
+        )
+        if isinstance(answer, builtins.list):
+            start = offset or 0
+            return CalibrationPage(list=answer, pagination=Pagination(count=start + len(answer), offset=start))
+        page: CalibrationPage = answer
+        return page
+
+    def iter(self, *, page_size: int = CALIBRATIONS_MAX_LIMIT, search: str | None = None) -> AsyncIterator[Calibration]:
+        check_limit(page_size, CALIBRATIONS_MAX_LIMIT, field="page_size")
+
+        async def fetch(limit: int, offset: int) -> CalibrationPage:
+            return await self.list(limit=limit, offset=offset, search=search)
+
+        return self._client._paginate(fetch, page_size=page_size)
+
+    async def delete(self, calibration_id: str) -> Calibration:
+        """``DELETE /api/calibration/{id}``: the deleted calibration."""
+        path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}"
+        return await self._client._request("DELETE", path, Calibration)
+
+    async def enable(self, calibration_id: str) -> Calibration:
+        """``PUT /api/calibration/{id}/enable``: make it the account's default calibration."""
+        path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}/enable"
+        return await self._client._request("PUT", path, Calibration)
+
+    async def set_auto(self) -> OkResponse:
+        """``POST /api/calibration/auto``: use automatic calibration by default."""
+        return await self._client._request("POST", "/api/calibration/auto", OkResponse, idempotent=True)
+
+
+class Notes(Resource):
+    async def create(self, recording_id: str, text: str) -> Note:
+        """``POST /api/notes``: attach a note to a recording."""
+        body = NoteCreate(recording_id=check_id(recording_id, field="recording_id"), text=_note_text(text))
+        return await self._client._request("POST", "/api/notes", Note, json=body)
+
+    async def replace(self, recording_id: str, text: str) -> Note:
+        """``PUT /api/notes``: replace the text of a recording's note."""
+        body = NoteUpdate(recording_id=check_id(recording_id, field="recording_id"), text=_note_text(text))
+        return await self._client._request("PUT", "/api/notes", Note, json=body)
+
+    async def delete(self, recording_id: str) -> Note:
+        """``DELETE /api/notes``: remove a recording's note; the deleted note is returned."""
+        body = NoteDelete(recording_id=check_id(recording_id, field="recording_id"))
+        return await self._client._request("DELETE", "/api/notes", Note, json=body)
+
+
+def _note_text(text: str) -> str:
+    if not isinstance(text, str) or not text:
+        raise InvalidRequestError("a note's text must be a non-empty string")
+    if len(text) > NOTE_MAX:
+        raise InvalidRequestError(f"a note is {len(text)} characters long; the API allows at most {NOTE_MAX}")
+    return text
+
+
+def _page_params(limit: int | None, offset: int | None, direction: Direction | str | None) -> dict[str, Any]:
+    return {
+        "limit": check_limit(limit, RECORDINGS_MAX_LIMIT),
+        "offset": check_offset(offset),
+        "direction": check_enum(direction, Direction, field="direction"),
+    }
+
+
+def _file_url(recording: Recording | str, waveform: bool) -> tuple[str, str]:
+    """The URL of a recording's file and a fallback file name for it."""
+    if isinstance(recording, str):
+        return recording, recording.rstrip("/").rsplit("/", 1)[-1] or "recording"
+    url = recording.waveform_url if waveform else recording.url
+    if not url:
+        raise InvalidRequestError(
+            f"recording {recording.id} has no {'waveform_url' if waveform else 'url'} yet (state: {recording.state})"
+        )
+    fallback = f"{recording.id}.json" if waveform else (recording.file_name or f"{recording.id}.wav")
+    return url, fallback

@@ -1,0 +1,166 @@
+"""The voice marketplace: voices, their settings, and accent samples."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .._errors import InvalidRequestError, NotFoundError
+from .._models import (
+    AccentSamples,
+    AgeGroup,
+    Direction,
+    FavoriteUpdate,
+    Gender,
+    PitchGroup,
+    Species,
+    Visibility,
+    Voice,
+    VoicePage,
+    VoiceSettingsUpdate,
+    VoiceSortField,
+)
+from .._validation import check_enum, check_enums, check_id, check_limit, check_offset
+from ._base import Resource
+
+__all__ = ["Accents", "Voices"]
+
+VOICES_MAX_LIMIT = 100
+SEARCH_MAX_LIMIT = 10
+
+FilterValue = Any  # one value or a list of them
+
+
+class Voices(Resource):
+    async def list(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort: VoiceSortField | str | None = None,
+        direction: Direction | str | None = None,
+        visibility: FilterValue = None,
+        species: FilterValue = None,
+        gender: FilterValue = None,
+        age_group: FilterValue = None,
+        pitch_group: FilterValue = None,
+        nationality: str | builtins.list[str] | None = None,
+    ) -> VoicePage:
+        """``GET /api/v2/voices``: one page (``limit`` at most 100); each filter takes one value or a list."""
+        params = {
+            "limit": check_limit(limit, VOICES_MAX_LIMIT),
+            "offset": check_offset(offset),
+            **_voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality),
+        }
+        return await self._client._request("GET", "/api/v2/voices", VoicePage, params=params)
+
+    def iter(
+        self,
+        *,
+        page_size: int = VOICES_MAX_LIMIT,
+        sort: VoiceSortField | str | None = None,
+        direction: Direction | str | None = None,
+        visibility: FilterValue = None,
+        species: FilterValue = None,
+        gender: FilterValue = None,
+        age_group: FilterValue = None,
+        pitch_group: FilterValue = None,
+        nationality: str | builtins.list[str] | None = None,
+    ) -> AsyncIterator[Voice]:
+        """Every voice matching the filters, page after page."""
+        check_limit(page_size, VOICES_MAX_LIMIT, field="page_size")
+        filters = _voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality)
+
+        async def fetch(limit: int, offset: int) -> VoicePage:
+            params = {"limit": limit, "offset": offset, **filters}
+            return await self._client._request("GET", "/api/v2/voices", VoicePage, params=params)
+
+        return self._client._paginate(fetch, page_size=page_size)
+
+    async def search(self, name: str, *, limit: int | None = None) -> builtins.list[Voice]:
+        """``GET /api/v2/voices/search``: voices by name (``limit`` at most 10, default 5)."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequestError("search needs a non-empty name")
+        params = {"name": name, "limit": check_limit(limit, SEARCH_MAX_LIMIT)}
+        return await self._client._request("GET", "/api/v2/voices/search", builtins.list[Voice], params=params)
+
+    async def resolve(self, name_or_id: str) -> Voice:
+        """The voice with this id, or this exact name (case-insensitive); ``NotFoundError`` if none."""
+        try:
+            uuid.UUID(name_or_id)
+        except ValueError:
+            matches = await self.search(name_or_id, limit=SEARCH_MAX_LIMIT)
+            exact = [v for v in matches if v.name.casefold() == name_or_id.casefold()]
+            if len(exact) == 1 or (exact and len(matches) == len(exact)):
+                return exact[0]
+            if len(matches) == 1 and not exact:
+                return matches[0]
+            names = ", ".join(sorted(v.name for v in matches)) or "none"
+            raise NotFoundError(
+                f"no voice named {name_or_id!r} (similar: {names})",
+                status_code=404,
+                method="GET",
+                path="/api/v2/voices/search",
+            ) from None
+        async for voice in self.iter():
+            if voice.id == name_or_id:
+                return voice
+        raise NotFoundError(f"no voice with id {name_or_id}", status_code=404, method="GET", path="/api/v2/voices")
+
+    async def favorite(self, voice_id: str, favorite: bool = True) -> Voice:
+        """``POST /api/v2/voices/favorite/{id}``: mark (or unmark) a voice as a favourite."""
+        path = f"/api/v2/voices/favorite/{check_id(voice_id, field='voice_id')}"
+        return await self._client._request(
+            "POST", path, Voice, json=FavoriteUpdate(favorite=bool(favorite)), idempotent=True
+        )
+
+    async def settings(
+        self,
+        voice_id: str,
+        *,
+        narration_style_id: str | None = None,
+        accent_id: str | None = None,
+        semitones_correction: float | None = None,
+    ) -> Voice:
+        """``POST /api/v2/voices/settings``: favourite an accent/narration style, save a semitone shift."""
+        if semitones_correction is not None and accent_id is None:
+            raise InvalidRequestError("semitones_correction is saved per accent: pass accent_id too")
+        body = VoiceSettingsUpdate(
+            voice_id=check_id(voice_id, field="voice_id"),
+            narration_style_id=check_id(narration_style_id, field="narration_style_id") if narration_style_id else None,
+            accent_id=check_id(accent_id, field="accent_id") if accent_id else None,
+            semitones_correction=semitones_correction,
+        )
+        return await self._client._request("POST", "/api/v2/voices/settings", Voice, json=body, idempotent=True)
+
+
+class Accents(Resource):
+    async def samples(self, accent_id: str) -> AccentSamples:
+        """``GET /api/v2/accents/samples``: the audio samples of an accent."""
+        params = {"accent_id": check_id(accent_id, field="accent_id")}
+        return await self._client._request("GET", "/api/v2/accents/samples", AccentSamples, params=params)
+
+
+def _voice_filters(
+    sort: Any,
+    direction: Any,
+    visibility: Any,
+    species: Any,
+    gender: Any,
+    age_group: Any,
+    pitch_group: Any,
+    nationality: Any,
+) -> dict[str, Any]:
+    nationalities = [nationality] if isinstance(nationality, str) else nationality
+    return {
+        "sort": check_enum(sort, VoiceSortField, field="sort"),
+        "direction": check_enum(direction, Direction, field="direction"),
+        "visibility": check_enums(visibility, Visibility, field="visibility"),
+        "species": check_enums(species, Species, field="species"),
+        "gender": check_enums(gender, Gender, field="gender"),
+        "age_group": check_enums(age_group, AgeGroup, field="age_group"),
+        "pitch_group": check_enums(pitch_group, PitchGroup, field="pitch_group"),
+        "nationality": list(nationalities) if nationalities else None,
+    }

@@ -1,0 +1,445 @@
+"""The one place that speaks HTTP: session, auth headers, retries, rate limits, errors.
+
+Resources describe *what* to call (method, path, params, body, bucket, idempotency);
+this module decides *how*: it owns the ``aiohttp.ClientSession``, waits for the rate
+limiter, retries what is safe to retry, maps failures to the typed errors of
+``_errors`` and decodes answers straight from bytes with cached msgspec decoders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import platform
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+import msgspec
+from multidict import CIMultiDictProxy
+
+from ._auth import Credentials
+from ._config import RETRYABLE_STATUSES, RetryPolicy, Timeout, parse_retry_after
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    RateLimitError,
+    describe_detail,
+    status_error_class,
+)
+from ._models import ErrorBody
+from ._ratelimit import Bucket, RateLimiter
+from ._version import __version__
+
+__all__ = ["HTTPEvent", "RawResponse", "Request", "Transport", "capture_response"]
+
+T = TypeVar("T")
+log = logging.getLogger("voiceapi_async")
+
+USER_AGENT = f"voiceapi-async/{__version__} Python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+Sleep = Callable[[float], Awaitable[None]]
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+
+
+@functools.cache
+def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+    """One cached decoder per response type: decoding goes straight from bytes."""
+    return msgspec.json.Decoder(type_)
+
+
+_error_decoder = msgspec.json.Decoder(ErrorBody)
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass
+class Request:
+    """What a resource asks for.  ``body`` builds a fresh multipart body per attempt."""
+
+    method: str
+    path: str
+    params: Params = None
+    json: Any = None
+    body: Callable[[], aiohttp.MultipartWriter] | None = None
+    bucket: Bucket = "fast"
+    idempotent: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.idempotent is None:
+            self.idempotent = self.method != "POST"
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """The status and headers of an answer, for callers who need more than the model."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    method: str
+    path: str
+    elapsed: float
+    attempts: int
+    content: bytes = field(default=b"", repr=False)
+    cookies: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"RawResponse(status={self.status}, method={self.method!r}, path={self.path!r}, attempts={self.attempts})"
+        )
+
+
+@dataclass(frozen=True)
+class HTTPEvent:
+    """One observable step: ``response`` (any status), ``retry`` (about to wait), ``error``."""
+
+    kind: str
+    method: str
+    path: str
+    attempt: int
+    status: int | None = None
+    elapsed: float = 0.0
+    delay: float | None = None
+    bucket: Bucket = "fast"
+    error: str | None = None
+
+
+EventHook = Callable[[HTTPEvent], None]
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.response: RawResponse | None = None
+        self.responses: list[RawResponse] = []
+
+
+_capture_var: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar("voiceapi_capture", default=None)
+
+
+class capture_response:
+    """Capture the raw answers of the calls made inside the block, in this task only.
+
+    >>> with client.capture_response() as captured:
+    ...     voices = await client.voices.list()
+    >>> captured.response.status, captured.response.headers["content-type"]
+    """
+
+    def __enter__(self) -> _Capture:
+        self._capture = _Capture()
+        self._token = _capture_var.set(self._capture)
+        return self._capture
+
+    def __exit__(self, *exc: object) -> None:
+        _capture_var.reset(self._token)
+
+
+class _NotSent(Exception):
+    """The request provably never reached the server (the connection failed)."""
+
+
+def _encode_params(params: Params) -> list[tuple[str, str]]:
+    """Query parameters: ``None`` dropped, lists repeated, bools lower-case, enums by value."""
+    if not params:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        for v in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(v, bool):
+                out.append((key, "true" if v else "false"))
+            else:
+                out.append((key, str(getattr(v, "value", v))))
+    return out
+
+
+class Transport:
+    """Owns the HTTP session of one client.  Shared by its ``with_options`` copies."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        limiter: RateLimiter,
+        connection_limit: int = 100,
+        hooks: Sequence[EventHook] = (),
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._origin = urlsplit(self.base_url)[:2]
+        self.credentials = credentials
+        self.limiter = limiter
+        self.hooks = list(hooks)
+        self._connection_limit = connection_limit
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rng = rng or random.Random()
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def sleep(self, seconds: float) -> None:
+        """The (injectable) sleep used between retries."""
+        await self._sleep(seconds)
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this VoiceClient is closed; create a new one or use `async with`")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._connection_limit, ttl_dns_cache=300, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # the session cookie is managed explicitly
+                headers={"User-Agent": USER_AGENT},
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session; safe to call more than once."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def request(self, req: Request, *, cast_to: type[T], timeout: Timeout, retry: RetryPolicy) -> T:
+        """Send ``req`` and decode its answer as ``cast_to``."""
+        raw = await self.send(req, timeout=timeout, retry=retry)
+        if cast_to is type(None):
+            return None  # type: ignore[return-value]
+        try:
+            return decoder_for(cast_to).decode(raw.content)  # type: ignore[no-any-return,arg-type]
+        except msgspec.DecodeError as exc:
+            raise APIStatusError(
+                f"the answer did not match the expected {getattr(cast_to, '__name__', cast_to)}: {exc}",
+                status_code=raw.status,
+                method=req.method,
+                path=raw.path,
+            ) from None
+
+    async def send(self, req: Request, *, timeout: Timeout, retry: RetryPolicy) -> RawResponse:
+        """Send ``req`` with retries; return the whole answer read into memory."""
+        async with self._attempts(req, timeout, retry, read_body=True) as raw:
+            response: RawResponse = raw
+            return response
+
+    @asynccontextmanager
+    async def stream(
+        self, req: Request, *, timeout: Timeout, retry: RetryPolicy
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``req`` with retries; yield the open response of a success for streaming."""
+        async with self._attempts(req, timeout, retry, read_body=False) as raw:
+            assert raw.stream is not None
+            yield raw.stream
+
+    @asynccontextmanager
+    async def _attempts(
+        self, req: Request, timeout: Timeout, retry: RetryPolicy, *, read_body: bool
+    ) -> AsyncIterator[Any]:
+        url, path, same_origin = self._url(req.path)
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            attempt += 1
+            session = self._ensure_session()
+            await self.limiter.acquire(req.bucket)
+            sent_at = time.monotonic()
+            try:
+                async with self.limiter.slot():
+                    response = await self._open(session, req, url, timeout, same_origin)
+            except _NotSent as exc:
+                if attempt <= retry.max_retries:
+                    await self._wait_retry(req, path, attempt, retry, None, None, str(exc.__cause__))
+                    continue
+                raise self._connection_error(exc.__cause__, req, path, sent=False) from exc.__cause__
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                if req.idempotent and attempt <= retry.max_retries:
+                    await self._wait_retry(req, path, attempt, retry, None, None, repr(exc))
+                    continue
+                raise self._connection_error(exc, req, path, sent=True) from exc
+
+            status = response.status
+            elapsed = time.monotonic() - sent_at
+            if status < 400 and not read_body:
+                self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
+                raw = _StreamingResponse(response)
+                try:
+                    yield raw
+                finally:
+                    response.release()
+                return
+            try:
+                content = await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                response.release()
+                if req.idempotent and attempt <= retry.max_retries:
+                    await self._wait_retry(req, path, attempt, retry, None, None, repr(exc))
+                    continue
+                raise self._connection_error(exc, req, path, sent=True) from exc
+            finally:
+                response.release()
+            raw_response = RawResponse(
+                status,
+                response.headers,
+                req.method,
+                path,
+                time.monotonic() - started,
+                attempt,
+                content,
+                {name: morsel.value for name, morsel in response.cookies.items()},
+            )
+            self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
+            self._record(raw_response)
+            log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
+            if status < 400:
+                yield raw_response
+                return
+            error = self._status_error(req, path, raw_response)
+            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+            if status == 429:
+                self.limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
+            may_retry = status in RETRYABLE_STATUSES and (req.idempotent or status == 429)
+            if may_retry and attempt <= retry.max_retries:
+                await self._wait_retry(req, path, attempt, retry, status, retry_after, None)
+                continue
+            raise error
+
+    async def _open(
+        self,
+        session: aiohttp.ClientSession,
+        req: Request,
+        url: str,
+        timeout: Timeout,
+        same_origin: bool,
+    ) -> aiohttp.ClientResponse:
+        headers = {"Accept": "application/json"}
+        if same_origin:  # never hand our credentials to another host (e.g. a storage URL)
+            headers.update(self.credentials.headers())
+        data: Any = None
+        if req.json is not None:
+            data = _encoder.encode(req.json)
+            headers["Content-Type"] = "application/json"
+        elif req.body is not None:
+            data = req.body()
+        try:
+            return await session.request(
+                req.method,
+                url,
+                params=_encode_params(req.params),
+                data=data,
+                headers=headers,
+                timeout=timeout.to_aiohttp(),
+                allow_redirects=True,
+            )
+        except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError):
+            raise
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise _NotSent(str(exc)) from exc
+
+    def _url(self, path: str) -> tuple[str, str, bool]:
+        """The absolute URL, the path shown in errors and logs, and whether it is our origin."""
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            return path, parts.path, (parts.scheme, parts.netloc) == self._origin
+        if not path.startswith("/"):
+            path = "/api/" + path
+        return self.base_url + path, path, True
+
+    # -- errors, retries, observability ------------------------------------------------
+
+    def _status_error(self, req: Request, path: str, raw: RawResponse) -> APIStatusError:
+        detail: Any = None
+        try:
+            detail = _error_decoder.decode(raw.content).detail
+        except msgspec.DecodeError:
+            text = raw.content[:200].decode("utf-8", "replace").strip()
+            detail = text or None
+        cls = status_error_class(raw.status)
+        message = describe_detail(detail, raw.status, _reason(raw.status))
+        kwargs: dict[str, Any] = {
+            "status_code": raw.status,
+            "method": req.method,
+            "path": path,
+            "detail": detail,
+            "headers": raw.headers,
+        }
+        if cls is RateLimitError:
+            return RateLimitError(message, retry_after=parse_retry_after(raw.headers.get("Retry-After")), **kwargs)
+        return cls(message, **kwargs)
+
+    def _connection_error(
+        self, exc: BaseException | None, req: Request, path: str, *, sent: bool
+    ) -> APIConnectionError:
+        self._emit(HTTPEvent("error", req.method, path, 0, bucket=req.bucket, error=type(exc).__name__))
+        if isinstance(exc, asyncio.TimeoutError):
+            return APITimeoutError("the request timed out", method=req.method, path=path, request_sent=sent)
+        what = "could not connect" if not sent else "the connection failed before an answer arrived"
+        return APIConnectionError(f"{what}: {type(exc).__name__}", method=req.method, path=path, request_sent=sent)
+
+    async def _wait_retry(
+        self,
+        req: Request,
+        path: str,
+        attempt: int,
+        retry: RetryPolicy,
+        status: int | None,
+        retry_after: float | None,
+        error: str | None,
+    ) -> None:
+        delay = retry.delay(attempt, retry_after, self._rng)
+        self._emit(HTTPEvent("retry", req.method, path, attempt, status, delay=delay, bucket=req.bucket, error=error))
+        log.info(
+            "retrying %s %s in %.2f s (attempt %d failed: %s)",
+            req.method,
+            path,
+            delay,
+            attempt,
+            status if status is not None else error,
+        )
+        await self._sleep(delay)
+
+    def _emit(self, event: HTTPEvent) -> None:
+        for hook in self.hooks:
+            try:
+                hook(event)
+            except Exception:  # a broken observer must never break a request
+                log.exception("event hook %r failed", hook)
+
+    @staticmethod
+    def _record(raw: RawResponse) -> None:
+        capture = _capture_var.get()
+        if capture is not None:
+            capture.response = raw
+            capture.responses.append(raw)
+
+
+class _StreamingResponse:
+    """Carries an open success response out of the retry loop for streaming."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.stream = response
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"

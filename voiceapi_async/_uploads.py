@@ -1,0 +1,192 @@
+"""Upload sources: a path, bytes, or an async byte stream, sent as streamed multipart.
+
+The audio format is recognised by content (magic bytes), never by the file's name, and
+anything that is not wav, ogg, mp3 or flac is refused before a request is made.  A path
+is reopened on every attempt, so a retried upload sends the whole file again; memory
+use does not grow with the file's size.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from pathlib import Path
+from typing import Union
+
+import aiofiles
+import aiofiles.os
+import aiohttp
+from aiohttp.payload import AsyncIterablePayload
+
+from ._errors import InvalidRequestError, UnsupportedAudioError
+
+__all__ = ["AudioFormat", "AudioSource", "PreparedUpload", "prepare_upload", "sniff_audio_format"]
+
+AudioSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, AsyncIterable[bytes]]
+
+CHUNK_SIZE = 256 * 1024
+_SNIFF_BYTES = 12
+
+
+class AudioFormat(str, enum.Enum):
+    WAV = "wav"
+    OGG = "ogg"
+    MP3 = "mp3"
+    FLAC = "flac"
+
+    @property
+    def content_type(self) -> str:
+        return _CONTENT_TYPES[self]
+
+
+_CONTENT_TYPES = {
+    AudioFormat.WAV: "audio/wav",
+    AudioFormat.OGG: "audio/ogg",
+    AudioFormat.MP3: "audio/mpeg",
+    AudioFormat.FLAC: "audio/flac",
+}
+
+
+def sniff_audio_format(head: bytes) -> AudioFormat | None:
+    """The format announced by the first bytes of a file, or ``None`` if not audio we accept."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return AudioFormat.WAV
+    if head[:4] == b"OggS":
+        return AudioFormat.OGG
+    if head[:4] == b"fLaC":
+        return AudioFormat.FLAC
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return AudioFormat.MP3
+    return None
+
+
+class _SizedStreamPayload(AsyncIterablePayload):
+    """A streamed body whose length is known, so it is sent with a Content-Length."""
+
+    def __init__(self, chunks: AsyncIterable[bytes], size: int | None, **kwargs: object) -> None:
+        super().__init__(chunks, **kwargs)  # type: ignore[arg-type]
+        self._size = size
+
+
+class PreparedUpload:
+    """A validated upload that can build its multipart body once per attempt."""
+
+    def __init__(
+        self,
+        *,
+        fmt: AudioFormat,
+        filename: str,
+        size: int | None,
+        open_chunks: Callable[[], AsyncIterator[bytes]],
+        reusable: bool,
+    ) -> None:
+        self.format = fmt
+        self.filename = filename
+        self.size = size
+        self.reusable = reusable
+        self._open_chunks = open_chunks
+        self._sent = False
+
+    def payload(self) -> aiohttp.payload.Payload:
+        """A fresh body part; a one-shot stream refuses to be sent a second time."""
+        if self._sent and not self.reusable:
+            raise InvalidRequestError("an async byte stream can be uploaded only once; pass a path to retry")
+        self._sent = True
+        return _SizedStreamPayload(
+            self._open_chunks(), self.size, content_type=self.format.content_type, filename=self.filename
+        )
+
+    def __repr__(self) -> str:
+        return f"PreparedUpload(filename={self.filename!r}, format={self.format.value}, size={self.size})"
+
+
+def _check_format(head: bytes, where: str) -> AudioFormat:
+    if not head:
+        raise InvalidRequestError(f"{where} is empty: upload a wav, ogg, mp3 or flac file")
+    fmt = sniff_audio_format(head)
+    if fmt is None:
+        raise UnsupportedAudioError(f"{where} is not wav, ogg, mp3 or flac audio (judged by its content, not its name)")
+    return fmt
+
+
+def _with_extension(name: str, fmt: AudioFormat) -> str:
+    stem = Path(name).stem if name else "audio"
+    return f"{stem or 'audio'}.{fmt.value}"
+
+
+async def prepare_upload(source: AudioSource, *, filename: str | None = None) -> PreparedUpload:
+    """Validate ``source`` locally and return a body factory for it."""
+    if isinstance(source, (str, os.PathLike)):
+        return await _prepare_path(Path(source), filename)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        fmt = _check_format(data[:_SNIFF_BYTES], "the audio bytes")
+
+        async def bytes_chunks() -> AsyncIterator[bytes]:
+            view = memoryview(data)
+            for start in range(0, len(data), CHUNK_SIZE):
+                yield bytes(view[start : start + CHUNK_SIZE])
+
+        return PreparedUpload(
+            fmt=fmt,
+            filename=_with_extension(filename or "", fmt),
+            size=len(data),
+            open_chunks=bytes_chunks,
+            reusable=True,
+        )
+    if isinstance(source, AsyncIterable):
+        return await _prepare_stream(source, filename)
+    raise InvalidRequestError(
+        f"cannot upload a {type(source).__name__}: pass a path, bytes, or an async iterable of bytes"
+    )
+
+
+async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
+    try:
+        size = (await aiofiles.os.stat(path)).st_size
+        async with aiofiles.open(path, "rb") as f:
+            head = await f.read(_SNIFF_BYTES)
+    except FileNotFoundError:
+        raise InvalidRequestError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InvalidRequestError(f"{path} is a directory, not an audio file") from None
+    except PermissionError:
+        raise InvalidRequestError(f"cannot read {path}: permission denied") from None
+    fmt = _check_format(head, str(path))
+
+    async def file_chunks() -> AsyncIterator[bytes]:
+        async with aiofiles.open(path, "rb") as f:
+            while chunk := await f.read(CHUNK_SIZE):
+                yield chunk
+
+    return PreparedUpload(
+        fmt=fmt,
+        filename=filename or _with_extension(path.name, fmt),
+        size=size,
+        open_chunks=file_chunks,
+        reusable=True,
+    )
+
+
+async def _prepare_stream(source: AsyncIterable[bytes], filename: str | None) -> PreparedUpload:
+    iterator = source.__aiter__()
+    head = b""
+    async for chunk in iterator:
+        head += chunk
+        if len(head) >= _SNIFF_BYTES:
+            break
+    fmt = _check_format(head, "the audio stream")
+
+    async def stream_chunks() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in iterator:
+            yield chunk
+
+    return PreparedUpload(
+        fmt=fmt,
+        filename=_with_extension(filename or "", fmt),
+        size=None,
+        open_chunks=stream_chunks,
+        reusable=False,
+    )
