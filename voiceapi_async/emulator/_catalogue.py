@@ -1,0 +1,154 @@
+"""The seeded voice catalogue: deterministic from the seed, varied enough to exercise filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+from voiceapi_async._models import (
+    Accent,
+    AccentInfo,
+    AccentSettings,
+    AgeGroup,
+    Gender,
+    NarrationStyle,
+    NarrationStyleInfo,
+    NarrationStyleSettings,
+    PitchGroup,
+    Species,
+    Tier,
+    TTSVoice,
+    TTSVoiceVisibility,
+    Visibility,
+    Voice,
+)
+
+__all__ = ["Catalogue"]
+
+_FIRST = [
+    "Amber",
+    "Basil",
+    "Cedar",
+    "Dahlia",
+    "Ember",
+    "Fern",
+    "Garnet",
+    "Hazel",
+    "Indigo",
+    "Juniper",
+    "Kestrel",
+    "Linden",
+    "Maple",
+    "Nova",
+    "Onyx",
+    "Pepper",
+    "Quill",
+    "Rowan",
+    "Sage",
+    "Tansy",
+    "Umber",
+    "Violet",
+    "Willow",
+    "Xenia",
+    "Yarrow",
+    "Zephyr",
+    "Aspen",
+    "Briar",
+    "Clover",
+    "Dune",
+]
+_SECOND = ["Stone", "River", "Brook", "Field", "Vale", "Ridge", "Meadow", "Harbor", "Grove", "Wren"]
+_ACCENTS = (
+    ("English (US)", "EN-US", "en-US"),
+    ("English (UK)", "EN-GB", "en-GB"),
+    ("Spanish", "ES", "es-ES"),
+    ("French", "FR", "fr-FR"),
+    ("German", "DE", "de-DE"),
+    ("Ukrainian", "UK", "uk-UA"),
+)
+_STYLES = ("Neutral", "Narration", "Excited", "Calm", "Whisper")
+_NATIONALITIES = ("american", "british", "canadian", "ukrainian", "spanish", "french", "german", "australian")
+_TIERS = ("basic", "pro", "premium")
+_OWNER = "00000000-0000-4000-8000-00000000a11c"
+
+
+class Catalogue:
+    """Voices, accents, narration styles and TTS voices, with O(1) lookups by id."""
+
+    def __init__(self, seed: int, count: int) -> None:
+        rng = random.Random(f"catalogue-{seed}")
+
+        def new_id() -> str:
+            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+        names = [f"{a} {b}" for b in _SECOND for a in _FIRST]
+        rng.shuffle(names)
+        epoch = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
+        self.voices: list[Voice] = []
+        self.voice_by_id: dict[str, Voice] = {}
+        self.accent_owner: dict[str, str] = {}
+        self.style_owner: dict[str, str] = {}
+        for i in range(count):
+            name = names[i % len(names)] + ("" if i < len(names) else f" {i // len(names) + 1}")
+            gender = rng.choice(list(Gender))
+            pitch = float(rng.randint(-8, 8))
+            accents = [
+                Accent(
+                    id=new_id(),
+                    info=AccentInfo(name=a[0], short_name=a[1], locale=a[2]),
+                    is_default=j == 0,
+                    native=j == 0,
+                    tiers=[Tier(name=rng.choice(_TIERS))],
+                    available=True,
+                    settings=AccentSettings(),
+                )
+                for j, a in enumerate(rng.sample(_ACCENTS, rng.randint(1, 3)))
+            ]
+            styles = [
+                NarrationStyle(
+                    id=new_id(), info=NarrationStyleInfo(name=s), is_default=j == 0, settings=NarrationStyleSettings()
+                )
+                for j, s in enumerate(rng.sample(_STYLES, rng.randint(1, 3)))
+            ]
+            voice = Voice(
+                id=new_id(),
+                name=name,
+                owner_id=_OWNER,
+                slug=name.lower().replace(" ", "-"),
+                visibility=rng.choices(list(Visibility), weights=(6, 2, 1, 1))[0],
+                species=rng.choices(list(Species), weights=(8, 1, 1))[0],
+                artist=f"Artist {i + 1}",
+                verified_artist=rng.random() < 0.5,
+                gender=gender,
+                pitch=pitch,
+                age_group=rng.choice(list(AgeGroup)),
+                pitch_group=PitchGroup.LOW if pitch < -3 else PitchGroup.HIGH if pitch > 3 else PitchGroup.MID,
+                nationality=rng.choice(_NATIONALITIES),
+                image_url=f"/static/voices/{i + 1}.png",
+                thumbnail_url=f"/static/voices/{i + 1}-thumb.png",
+                description=f"A {gender.value} voice, {name}.",
+                rating=rng.randint(0, 5),
+                created_at=epoch + dt.timedelta(days=i * 3, seconds=rng.randint(0, 86399)),
+                available=True,
+                accents=accents,
+                narration_styles=styles,
+                tiers=[Tier(name=rng.choice(_TIERS))],
+            )
+            self.voices.append(voice)
+            self.voice_by_id[voice.id] = voice
+            for a in accents:
+                self.accent_owner[a.id] = voice.id
+            for s in styles:
+                self.style_owner[s.id] = voice.id
+        self.tts_voices = [
+            TTSVoice(
+                id=new_id(),
+                name=n,
+                visibility=TTSVoiceVisibility.PUBLIC if k < 3 else TTSVoiceVisibility.PRIVATE,
+                f0=f0,
+                is_default=k == 0,
+            )
+            for k, (n, f0) in enumerate((("Aria", 210.0), ("Ben", 115.0), ("Chloe", 230.0), ("Dmytro", 105.0)))
+        ]
+        self.tts_by_id = {v.id: v for v in self.tts_voices}

@@ -1,0 +1,260 @@
+"""Shared request/response helpers: FastAPI-shaped errors, query parameters, JSON bodies.
+
+Handlers raise ``ApiError`` (``{"detail": "..."}``) or ``Invalid`` (422 with a list of
+``{loc, msg, type}``); the dispatcher turns them into responses.  Every response body
+is encoded from the shared ``voiceapi_async._models`` types with one module-level encoder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+from multidict import CIMultiDict
+
+from voiceapi_async._models import ErrorBody, OpenEnum, ValidationErrorItem
+
+__all__ = [
+    "ApiError",
+    "Invalid",
+    "decode_body",
+    "enum_list_param",
+    "enum_param",
+    "json_response",
+    "page_params",
+    "require_uuid",
+    "validate_label",
+]
+
+T = TypeVar("T")
+E = TypeVar("E", bound=OpenEnum)
+
+ENCODER = msgspec.json.Encoder()
+_JSON_HEADERS = {"Content-Type": "application/json"}
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+LABEL_RE = re.compile(r"^[a-zA-Z0-9 -]+$")
+_PATH_RE = re.compile(r"`\$((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])*)`")
+_MISSING_RE = re.compile(r"missing required field `([^`]+)`")
+_PART_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+Loc = list[str | int]
+
+
+class ApiError(Exception):
+    """An error answer ``{"detail": detail}``."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+class Invalid(Exception):
+    """A 422 answer listing every problem found, as FastAPI does."""
+
+    def __init__(self, items: list[ValidationErrorItem]) -> None:
+        super().__init__(items)
+        self.items = items
+
+    @classmethod
+    def one(cls, loc: Loc, msg: str, type_: str) -> Invalid:
+        return cls([ValidationErrorItem(loc=loc, msg=msg, type=type_)])
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    hdrs = CIMultiDict(_JSON_HEADERS)
+    if headers:
+        hdrs.update(headers)
+    return web.Response(body=ENCODER.encode(obj), status=status, headers=hdrs)
+
+
+def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return json_response(ErrorBody(detail=detail), status, headers)
+
+
+def missing(loc: Loc) -> ValidationErrorItem:
+    return ValidationErrorItem(loc=loc, msg="field required", type="value_error.missing")
+
+
+def _int_param(
+    query: Any, name: str, default: int, ge: int | None, le: int | None, errors: list[ValidationErrorItem]
+) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        errors.append(
+            ValidationErrorItem(loc=["query", name], msg="value is not a valid integer", type="type_error.integer")
+        )
+        return default
+    if ge is not None and value < ge:
+        errors.append(
+            ValidationErrorItem(
+                loc=["query", name],
+                msg=f"ensure this value is greater than or equal to {ge}",
+                type="value_error.number.not_ge",
+            )
+        )
+    elif le is not None and value > le:
+        errors.append(
+            ValidationErrorItem(
+                loc=["query", name],
+                msg=f"ensure this value is less than or equal to {le}",
+                type="value_error.number.not_le",
+            )
+        )
+    return value
+
+
+def _enum_error(name: str, enum: type[OpenEnum]) -> ValidationErrorItem:
+    permitted = ", ".join(f"'{m.value}'" for m in enum)
+    return ValidationErrorItem(
+        loc=["query", name],
+        msg=f"value is not a valid enumeration member; permitted: {permitted}",
+        type="type_error.enum",
+    )
+
+
+def enum_param(query: Any, name: str, enum: type[E], default: E | None, errors: list[ValidationErrorItem]) -> E | None:
+    """A closed enum query parameter: unknown values are a 422 (the emulator is the strict side)."""
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if raw not in enum.__members__.values():
+        errors.append(_enum_error(name, enum))
+        return default
+    return enum(raw)
+
+
+def enum_list_param(query: Any, name: str, enum: type[E], errors: list[ValidationErrorItem]) -> set[str]:
+    """A repeatable filter (``?gender=male&gender=female``) validated against ``enum``."""
+    values = set(query.getall(name, ()))
+    known = {m.value for m in enum}
+    if values - known:
+        errors.append(_enum_error(name, enum))
+    return values
+
+
+def page_params(
+    query: Any, errors: list[ValidationErrorItem], max_limit: int, default_limit: int = 50
+) -> tuple[int, int]:
+    """``limit`` (0..max) and ``offset`` (>= 0), appending 422 items to ``errors``."""
+    limit = _int_param(query, "limit", default_limit, 0, max_limit, errors)
+    offset = _int_param(query, "offset", 0, 0, None, errors)
+    return limit, offset
+
+
+def raise_if(errors: list[ValidationErrorItem]) -> None:
+    if errors:
+        raise Invalid(errors)
+
+
+def check_uuid(value: str | None, loc: Loc, errors: list[ValidationErrorItem]) -> None:
+    if value is None:
+        errors.append(missing(loc))
+    elif not UUID_RE.match(value):
+        errors.append(ValidationErrorItem(loc=loc, msg="value is not a valid uuid", type="type_error.uuid"))
+
+
+def require_uuid(value: str | None, loc: Loc) -> str:
+    errors: list[ValidationErrorItem] = []
+    check_uuid(value, loc, errors)
+    raise_if(errors)
+    assert value is not None
+    return value
+
+
+def check_text(
+    value: str | None, loc: Loc, errors: list[ValidationErrorItem], *, min_len: int = 0, max_len: int | None = None
+) -> None:
+    if value is None:
+        return
+    if len(value) < min_len:
+        errors.append(
+            ValidationErrorItem(
+                loc=loc,
+                msg=f"ensure this value has at least {min_len} characters",
+                type="value_error.any_str.min_length",
+            )
+        )
+    elif max_len is not None and len(value) > max_len:
+        errors.append(
+            ValidationErrorItem(
+                loc=loc,
+                msg=f"ensure this value has at most {max_len} characters",
+                type="value_error.any_str.max_length",
+            )
+        )
+
+
+def validate_label(value: str | None, loc: Loc, errors: list[ValidationErrorItem]) -> None:
+    """Labels and calibration names: at most 40 characters of ``[a-zA-Z0-9 -]``."""
+    if value is None:
+        return
+    before = len(errors)
+    check_text(value, loc, errors, max_len=40)
+    if len(errors) == before and not LABEL_RE.match(value):
+        errors.append(
+            ValidationErrorItem(
+                loc=loc, msg='string does not match regex "^[a-zA-Z0-9 -]+$"', type="value_error.str.regex"
+            )
+        )
+
+
+def _loc_from_msgspec(message: str) -> Loc:
+    loc: Loc = ["body"]
+    m = _PATH_RE.search(message)
+    if m:
+        for name, index in _PART_RE.findall(m.group(1)):
+            loc.append(int(index) if index else name)
+    field = _MISSING_RE.search(message)
+    if field:
+        loc.append(field.group(1))
+    return loc
+
+
+async def decode_body(request: web.Request, type_: type[T], *, allow_empty: bool = False) -> T | None:
+    """Strictly decode a JSON body into a shared model; errors become FastAPI-style 422s."""
+    raw = await request.read()
+    if not raw.strip():
+        if allow_empty:
+            return None
+        raise Invalid([missing(["body"])])
+    try:
+        return msgspec.json.decode(raw, type=type_, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        kind = "value_error.missing" if "missing required field" in message else "type_error"
+        msg = "field required" if kind == "value_error.missing" else message.split(" - at ")[0]
+        raise Invalid.one(_loc_from_msgspec(message), msg, kind) from None
+    except msgspec.DecodeError as exc:
+        raise Invalid.one(["body", 0], f"JSON decode error: {exc}", "value_error.jsondecode") from None
+
+
+def ids_from(values: Iterable[str]) -> list[str]:
+    return [v for v in values if v]
+
+
+def bool_param(query: Any, name: str, errors: list[ValidationErrorItem]) -> bool:
+    raw = query.get(name)
+    if raw is None:
+        return False
+    low = raw.lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off", ""):
+        return False
+    errors.append(
+        ValidationErrorItem(loc=["query", name], msg="value could not be parsed to a boolean", type="type_error.bool")
+    )
+    return False
+
+
+def paginate(items: Sequence[T], limit: int, offset: int) -> list[T]:
+    return list(items[offset : offset + limit])

@@ -1,0 +1,67 @@
+"""pytest plugin: the ``voiceapi_emulator`` fixture, a running ``Emulator`` per test.
+
+Configure it per test with a marker (fields of ``EmulatorConfig``)::
+
+    @pytest.mark.voiceapi_emulator(conversion_error_rate=1.0)
+    async def test_x(voiceapi_emulator): ...
+
+or for a whole module/conftest by overriding the ``voiceapi_emulator_config`` fixture.
+Defaults are fast: processing delays of ~0.05 s and no rate limits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar, cast
+
+import pytest
+
+from ._config import EmulatorConfig, RateLimitConfig
+from ._emulator import Emulator
+
+__all__ = ["fast_config", "voiceapi_emulator", "voiceapi_emulator_config"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+try:
+    import pytest_asyncio
+
+    _async_fixture = cast(Callable[[F], F], pytest_asyncio.fixture)
+except ImportError:  # pragma: no cover - the fixture then needs another async plugin
+    _async_fixture = cast(Callable[[F], F], pytest.fixture)
+
+
+def fast_config(**changes: Any) -> EmulatorConfig:
+    """Test-speed defaults: short delays, no rate limits, small upload cap unchanged."""
+    base = EmulatorConfig(
+        original_delay=0.05,
+        conversion_delay=(0.05, 0.1),
+        calibration_delay=0.05,
+        rate_limits=RateLimitConfig.off(),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "voiceapi_emulator(**config): EmulatorConfig fields for the voiceapi_emulator fixture"
+    )
+
+
+@pytest.fixture
+def voiceapi_emulator_config() -> EmulatorConfig:
+    """Override to change the emulator of many tests at once."""
+    return fast_config()
+
+
+@_async_fixture
+async def voiceapi_emulator(
+    request: pytest.FixtureRequest, voiceapi_emulator_config: EmulatorConfig
+) -> AsyncIterator[Emulator]:
+    cfg = voiceapi_emulator_config
+    marker = request.node.get_closest_marker("voiceapi_emulator")
+    if marker is not None:
+        cfg = dataclasses.replace(cfg, **marker.kwargs)
+    async with Emulator(cfg) as emu:
+        yield emu
