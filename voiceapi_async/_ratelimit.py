@@ -1,11 +1,13 @@
 """Client-side rate limiting, shared by every task that uses one client.
 
-The server limits each account with two leaky buckets: "fast" requests (500 per
-300 s by default) and "slow" ones (100 per 300 s: uploads, orders, TTS, calibration
-creation, exports).  We mirror them with the same algorithm (GCRA: a burst of
-``times`` requests, then one every ``seconds / times``) minus a little headroom for
-network jitter, so a well-behaved client never sees a 429.  When one does arrive,
-the whole bucket pauses for its ``Retry-After``, not just the request that got it.
+The server limits each account in two buckets: "fast" requests (500 per 300 s by
+default) and "slow" ones (100 per 300 s: uploads, orders, TTS, calibration creation,
+exports).  We keep the strictest reading of "N per S seconds": at most ``times``
+sends in ANY window of ``seconds`` (a sliding log), which conforms both to a server
+counting windows and to one running a leaky bucket of the same size.  The window is
+stretched by ``headroom`` to absorb network jitter, so a well-behaved client never
+sees a 429.  When one does arrive, the whole bucket pauses for its ``Retry-After``,
+not just the request that got it.
 
 Hand-written rather than ``aiolimiter`` because we need an injectable clock (tests),
 a shared pause on 429, and live reconfiguration from the account's own limits.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -33,8 +36,8 @@ Sleep = Callable[[float], Awaitable[None]]
 class RateLimits:
     """Client-side limits.  ``RateLimits.disabled()`` turns the buckets off.
 
-    ``headroom`` is the share of each bucket kept unused to absorb network jitter
-    between our clock and the server's.  ``max_in_flight`` caps concurrent requests.
+    ``headroom`` stretches each window (2 % by default) to absorb network jitter
+    between our sends and the server's arrivals.  ``max_in_flight`` caps concurrent requests.
     """
 
     fast: RateLimit | None = field(default_factory=lambda: RateLimit(times=500, seconds=300))
@@ -55,28 +58,28 @@ class RateLimits:
         return cls(fast=limits.fast, slow=limits.slow, max_in_flight=max_in_flight, headroom=headroom)
 
 
-class _Gcra:
-    """One leaky bucket (generic cell rate algorithm) that reserves slots in FIFO order."""
+class _Window:
+    """One bucket: at most ``times`` sends in any ``seconds``-long window, FIFO reservations."""
 
     def __init__(self, limit: RateLimit, headroom: float) -> None:
-        burst = max(1, math.floor(limit.times * (1 - headroom)))
-        self.interval = limit.seconds / (limit.times * (1 - headroom))
-        self.tolerance = self.interval * (burst - 1)
-        self.tat = -math.inf  # theoretical arrival time of the next request
+        self.times = max(1, limit.times)
+        self.window = limit.seconds * (1 + headroom)
+        self.sent: deque[float] = deque(maxlen=self.times)  # reserved send times, oldest first
         self.paused_until = -math.inf
 
     def reserve(self, now: float) -> float:
         """Reserve the next slot; return how long to wait for it (0 if free now)."""
         start = max(now, self.paused_until)
-        tat = max(self.tat, start)
-        allowed_at = max(start, tat - self.tolerance)
-        self.tat = tat + self.interval
-        return allowed_at - now
+        if self.sent:
+            start = max(start, self.sent[-1])
+            if len(self.sent) == self.times:
+                start = max(start, self.sent[0] + self.window)
+        self.sent.append(start)
+        return start - now
 
     def pause(self, now: float, seconds: float) -> None:
-        """Hold every request for ``seconds`` and start again from an empty burst."""
+        """Hold every request of this bucket for ``seconds``."""
         self.paused_until = max(self.paused_until, now + seconds)
-        self.tat = max(self.tat, self.paused_until + self.tolerance)
 
 
 class RateLimiter:
@@ -96,19 +99,19 @@ class RateLimiter:
     def configure(self, limits: RateLimits) -> None:
         """Apply new limits (e.g. the account's own); waiting tasks keep their reservations."""
         self._limits = limits
-        self._buckets: dict[str, _Gcra] = {}
+        self._buckets: dict[str, _Window] = {}
         if limits.fast is not None:
-            self._buckets["fast"] = _Gcra(limits.fast, limits.headroom)
+            self._buckets["fast"] = _Window(limits.fast, limits.headroom)
         if limits.slow is not None:
-            self._buckets["slow"] = _Gcra(limits.slow, limits.headroom)
+            self._buckets["slow"] = _Window(limits.slow, limits.headroom)
         self._in_flight = asyncio.Semaphore(max(1, limits.max_in_flight))
 
     async def acquire(self, bucket: Bucket) -> None:
         """Wait for a slot in ``bucket`` (returns at once when limits are disabled)."""
-        gcra = self._buckets.get(bucket)
-        if gcra is None:
+        bucket_state = self._buckets.get(bucket)
+        if bucket_state is None:
             return
-        wait = gcra.reserve(self._clock())
+        wait = bucket_state.reserve(self._clock())
         if wait > 0:
             self.throttled += 1
             self.waited_seconds += wait
@@ -120,6 +123,6 @@ class RateLimiter:
 
     def penalize(self, bucket: Bucket, retry_after: float) -> None:
         """The server answered 429: pause the whole bucket for ``retry_after`` seconds."""
-        gcra = self._buckets.get(bucket)
-        if gcra is not None:
-            gcra.pause(self._clock(), retry_after)
+        bucket_state = self._buckets.get(bucket)
+        if bucket_state is not None:
+            bucket_state.pause(self._clock(), retry_after)

@@ -350,7 +350,7 @@ class Transport:
         except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError):
             raise
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise _NotSent(str(exc)) from exc
+            raise _NotSent(type(exc).__name__) from exc
 
     def _url(self, path: str) -> tuple[str, str, bool]:
         """The absolute URL, the path shown in errors and logs, and whether it is our origin."""

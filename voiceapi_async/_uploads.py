@@ -162,7 +162,7 @@ async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
 
     return PreparedUpload(
         fmt=fmt,
-        filename=filename or _with_extension(path.name, fmt),
+        filename=_with_extension(filename or path.name, fmt),
         size=size,
         open_chunks=file_chunks,
         reusable=True,

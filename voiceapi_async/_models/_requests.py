@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from ._base import Model
 
 __all__ = [
@@ -42,7 +40,7 @@ class LoginRequest(Model):
 class ProjectCreate(Model):
     name: str
     owner: str
-    models: dict[str, Any] = msgspec.field(default_factory=dict)
+    models: dict[str, Any]  # "no longer used" but required by the API: send {}
 
 
 class ProjectRename(Model):

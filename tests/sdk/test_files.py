@@ -1,0 +1,187 @@
+"""Streamed uploads, atomic downloads, exports and auto-pagination."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import CallbackResult, aioresponses
+
+from tests.conftest import BASE
+from tests.sdk.samples import FID, PID, RECORDING, RID, page, wav_bytes
+from voiceapi_async import (
+    APIConnectionError,
+    AudioFormat,
+    InvalidRequestError,
+    Recording,
+    VoiceClient,
+    sniff_audio_format,
+)
+from voiceapi_async._downloads import safe_filename
+from voiceapi_async._uploads import prepare_upload
+
+
+@pytest.mark.parametrize(
+    ("head", "fmt"),
+    [
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", AudioFormat.WAV),
+        (b"OggS\x00\x02" + b"\x00" * 6, AudioFormat.OGG),
+        (b"fLaC\x00\x00\x00\x22" + b"\x00" * 4, AudioFormat.FLAC),
+        (b"ID3\x04\x00\x00" + b"\x00" * 6, AudioFormat.MP3),
+        (b"\xff\xfb\x90\x64" + b"\x00" * 8, AudioFormat.MP3),
+        (b"RIFF\x24\x00\x00\x00AVI LIST", None),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d", None),
+        (b"", None),
+    ],
+)
+def test_sniffing_by_content(head: bytes, fmt: AudioFormat | None) -> None:
+    assert sniff_audio_format(head) is fmt
+
+
+async def _drain(payload: Any) -> bytes:
+    from tests.sdk.test_operations import _Sink
+
+    sink = _Sink()
+    await payload.write(sink)
+    return bytes(sink.data)
+
+
+async def test_a_path_is_streamed_in_chunks_and_reopened_per_attempt(tmp_path: Path) -> None:
+    big = wav_bytes(2_000_000)  # ~4 MB: many chunks
+    path = tmp_path / "big.wav"
+    path.write_bytes(big)
+    upload = await prepare_upload(path)
+    assert upload.size == len(big) and upload.filename == "big.wav" and upload.reusable
+    first, second = upload.payload(), upload.payload()
+    assert first.size == len(big)
+    assert await _drain(first) == big
+    assert await _drain(second) == big
+
+
+async def test_an_async_stream_is_sniffed_and_sent_once() -> None:
+    data = wav_bytes(1000)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), 7):
+            yield data[i : i + 7]
+
+    upload = await prepare_upload(chunks(), filename="live")
+    assert upload.format is AudioFormat.WAV and upload.filename == "live.wav" and upload.size is None
+    assert await _drain(upload.payload()) == data
+    with pytest.raises(InvalidRequestError, match="only once"):
+        upload.payload()
+
+
+async def test_upload_from_an_async_stream(client: VoiceClient, mocked: aioresponses) -> None:
+    data = wav_bytes(500)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data[:5]
+        yield data[5:]
+
+    seen: list[bytes] = []
+
+    async def capture(url: Any, **kwargs: Any) -> CallbackResult:
+        from tests.sdk.test_operations import _render
+
+        seen.append(await _render(kwargs["data"]))
+        return CallbackResult(payload=RECORDING)
+
+    mocked.post(f"{BASE}/api/recordings", callback=capture)
+    await client.recordings.create(FID, chunks())
+    assert data in seen[0]
+
+
+def _file_answer(mocked: aioresponses, url: str, body: bytes, **kw: Any) -> None:
+    mocked.get(re.compile("^" + re.escape(url) + r"(\?.*)?$"), body=body, content_type="audio/wav", **kw)
+
+
+async def test_download_to_a_file_and_into_a_directory(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path
+) -> None:
+    audio = wav_bytes(3000)
+    recording = Recording(**{**RECORDING, "type": "converted", "state": "done"})  # type: ignore[arg-type]
+    _file_answer(mocked, BASE + RECORDING["url"], audio, repeat=True)
+    result = await client.recordings.download(recording, tmp_path / "out" / "a.wav")
+    assert result.path.read_bytes() == audio and result.size == len(audio)
+    into = await client.recordings.download(recording, tmp_path)
+    assert into.path == tmp_path / "take.wav"
+    assert list(tmp_path.glob("**/*.part")) == []
+
+
+async def test_a_broken_download_leaves_no_file_under_the_final_name(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path
+) -> None:
+    url = BASE + RECORDING["url"]
+    mocked.get(url, exception=aiohttp.ClientPayloadError("connection lost mid-body"), repeat=True)
+    target = tmp_path / "a.wav"
+    with pytest.raises(APIConnectionError, match="download failed: ClientPayloadError"):
+        await client.with_options(max_retries=1).recordings.download(RECORDING["url"], target)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_download_requires_a_url(client: VoiceClient) -> None:
+    processing = Recording(id=RID, project_id=PID, type="converted", state="processing")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="no url yet"):
+        await client.recordings.download(processing, "x.wav")
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\evil.zip", "evil.zip"),
+        ("/abs/path.zip", "path.zip"),
+        ("..", "fallback.zip"),
+        ("ok name.zip", "ok name.zip"),
+        ("bad\x00name?.zip", "bad_name_.zip"),
+        (None, "fallback.zip"),
+    ],
+)
+def test_server_file_names_cannot_escape(name: str | None, safe: str) -> None:
+    assert safe_filename(name, "fallback.zip") == safe
+
+
+async def test_exports_stream_to_the_server_named_file(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path
+) -> None:
+    zip_bytes = b"PK\x03\x04" + b"\x00" * 100
+    headers = {"Content-Disposition": 'attachment; filename="../../project export.zip"'}
+    mocked.get(
+        re.compile(re.escape(f"{BASE}/api/projects/{PID}/export") + r"\?starred_only=true$"),
+        body=zip_bytes,
+        headers=headers,
+        content_type="application/zip",
+    )
+    result = await client.projects.export(PID, tmp_path, starred_only=True)
+    assert result.path == tmp_path / "project export.zip"
+    assert result.path.read_bytes() == zip_bytes
+    mocked.get(
+        re.compile(re.escape(f"{BASE}/api/recordings/export") + r"\?original_id=" + RID + "&starred_only=false$"),
+        body=zip_bytes,
+        content_type="application/zip",
+    )
+    result = await client.recordings.export(RID, tmp_path / "conv.zip")
+    assert result.path.read_bytes() == zip_bytes
+
+
+async def test_iter_walks_every_page_to_the_end(client: VoiceClient, mocked: aioresponses) -> None:
+    # minimal items: aioresponses cannot feed bodies over aiohttp's 64 KiB read buffer
+    items = [{"id": f"{i}", "project_id": PID, "type": "original", "state": "done"} for i in range(450)]
+    url = re.compile(re.escape(f"{BASE}/api/recordings") + r"\?.*")
+    for offset in (0, 200, 400):
+        mocked.get(url, payload=page(items[offset : offset + 200], count=450, limit=200, offset=offset))
+    seen = [r.id async for r in client.recordings.iter(folder_id=FID)]
+    assert seen == [i["id"] for i in items]
+    offsets = [dict(u.query)["offset"] for (_, u) in mocked.requests]
+    assert offsets == ["0", "200", "400"]
+
+
+async def test_iter_stops_on_an_empty_page(client: VoiceClient, mocked: aioresponses) -> None:
+    mocked.get(re.compile(re.escape(f"{BASE}/api/projects") + r"\?.*"), payload=page([], count=5))
+    assert [p async for p in client.projects.iter()] == []
