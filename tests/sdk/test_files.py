@@ -119,7 +119,7 @@ async def test_a_broken_download_leaves_no_file_under_the_final_name(
     url = BASE + RECORDING["url"]
     mocked.get(url, exception=aiohttp.ClientPayloadError("connection lost mid-body"), repeat=True)
     target = tmp_path / "a.wav"
-    with pytest.raises(APIConnectionError, match="download failed: ClientPayloadError"):
+    with pytest.raises(APIConnectionError, match="ClientPayloadError"):
         await client.with_options(max_retries=1).recordings.download(RECORDING["url"], target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
