@@ -7,6 +7,7 @@ is encoded from the shared ``voiceapi_async._models`` types with one module-leve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
@@ -65,11 +66,39 @@ class Invalid(Exception):
         return cls([ValidationErrorItem(loc=loc, msg=msg, type=type_)])
 
 
+_LEAVES = frozenset((str, int, float, bool, type(None), dt.datetime, dt.date))
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def full(obj: Any) -> Any:
+    """``obj`` as builtins with every field, defaults and nulls included.
+
+    The shared models omit default values when encoded (right for request bodies); a
+    FastAPI service sends every field of a response, so the emulator does too.
+    """
+    t = type(obj)
+    names = _FIELDS.get(t)
+    if names is None:
+        if isinstance(obj, msgspec.Struct):
+            names = _FIELDS[t] = t.__struct_fields__
+        elif t is list:
+            return [x if type(x) in _LEAVES else full(x) for x in obj]
+        elif t is dict:
+            return {k: v if type(v) in _LEAVES else full(v) for k, v in obj.items()}
+        else:
+            return obj
+    out = {}
+    for name in names:
+        v = getattr(obj, name)
+        out[name] = v if type(v) in _LEAVES else full(v)
+    return out
+
+
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     hdrs = CIMultiDict(_JSON_HEADERS)
     if headers:
         hdrs.update(headers)
-    return web.Response(body=ENCODER.encode(obj), status=status, headers=hdrs)
+    return web.Response(body=ENCODER.encode(full(obj)), status=status, headers=hdrs)
 
 
 def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:

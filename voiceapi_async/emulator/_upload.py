@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import secrets
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
@@ -69,7 +70,8 @@ async def receive_upload(store: Store, request: web.Request, file_field: str = "
 
 async def _stream_part(store: Store, part: BodyPartReader, upload: Upload, limit: int) -> None:
     upload.discard()
-    upload.filename = os.path.basename(part.filename or "") or None
+    # aiohttp's client percent-encodes multipart file names; browsers send them raw.
+    upload.filename = os.path.basename(unquote(part.filename or "")) or None
     upload.path = store.path_for("upload-" + secrets.token_hex(8))
     head = b""
     size = 0
