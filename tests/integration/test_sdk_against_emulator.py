@@ -114,13 +114,10 @@ async def test_server_side_validation_and_status_errors(emu: Emulator, client: V
     with pytest.raises(PayloadTooLargeError):
         await client.recordings.create(folder_id, wav_bytes(8000))
     emu.config.max_upload_size = 1 << 30
-    async with VoiceClient(api_key=emu.users[1].api_key, base_url=emu.base_url) as poor:
-        pass
-    emu_user = emu.users[0]
-    emu.store.users[emu_user.id].credits = 0.1  # type: ignore[attr-defined]
-    with pytest.raises(InsufficientCreditsError):
+    emu.store.users[emu.users[0].id].credits = 0.1  # type: ignore[attr-defined]
+    with pytest.raises(InsufficientCreditsError, match="credits"):
         await client.orders.create(original.id, [ConversionTarget(voice_id=voice.id)])
-    del poor
+    assert emu.counters.snapshot()["orders_total"] == 0
 
 
 async def test_conversion_errors_and_retry(emu: Emulator) -> None:
