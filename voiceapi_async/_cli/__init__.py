@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from .._client import VoiceClient
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     out = Output(plain=args.plain or args.json)
     _configure_logging(args.verbose)
-    runner: Callable[[argparse.Namespace, Output], Awaitable[int]] | None = getattr(args, "runner", None)
+    runner: Callable[[argparse.Namespace, Output], Coroutine[Any, Any, int]] | None = getattr(args, "runner", None)
     try:
         if runner is not None:
             return asyncio.run(runner(args, out))

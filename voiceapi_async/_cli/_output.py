@@ -65,6 +65,6 @@ class Output:
         widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
         print(title, file=self.stdout)
         for i, row in enumerate(cells):
-            print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=self.stdout)
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=self.stdout)
             if i == 0:
                 print("  ".join("-" * w for w in widths), file=self.stdout)
