@@ -1,0 +1,114 @@
+"""An aiohttp.web service that keeps one VoiceClient for its lifetime and converts uploads.
+
+    POST /convert?voice=NAME_OR_ID[&semitones=N]   (body: multipart with a `file` part)
+    -> the converted audio (audio/wav), streamed back
+
+One client per application, not per request: its connection pool and its rate limiter
+are shared by every request handler, so concurrent users never push the account over
+its limits.  Run it against the local emulator:
+
+    python examples/web_backend.py --emulator
+    curl -F file=@take.wav 'http://127.0.0.1:8000/convert?voice=Aurora' -o converted.wav
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from voiceapi_async import (
+    ConversionTarget,
+    InvalidRequestError,
+    NotFoundError,
+    RecordingState,
+    VoiceAPIError,
+    VoiceClient,
+    sanitize_label,
+)
+
+CLIENT = web.AppKey("client", VoiceClient)
+FOLDER = web.AppKey("folder_id", str)
+
+
+def create_app(*, api_key: str | None = None, base_url: str | None = None) -> web.Application:
+    app = web.Application(client_max_size=200 * 1024 * 1024)
+
+    async def client_context(app: web.Application) -> AsyncIterator[None]:
+        client = VoiceClient(api_key=api_key, base_url=base_url)
+        app[CLIENT] = client
+        project = await client.projects.create("web backend")
+        app[FOLDER] = (await client.folders.create(project.id, "uploads")).id
+        yield
+        await client.close()
+
+    app.cleanup_ctx.append(client_context)
+    app.router.add_post("/convert", convert)
+    return app
+
+
+async def convert(request: web.Request) -> web.StreamResponse:
+    client, folder_id = request.app[CLIENT], request.app[FOLDER]
+    try:
+        voice = await client.voices.resolve(request.query.get("voice", ""))
+        semitones = float(request.query.get("semitones", "0"))
+        reader = await request.multipart()
+        part = await reader.next()
+        if part is None or getattr(part, "name", None) != "file":
+            raise web.HTTPBadRequest(text="send the audio as a multipart part named 'file'\n")
+
+        async def chunks() -> AsyncIterator[bytes]:  # streamed through, never held whole
+            while chunk := await part.read_chunk():  # type: ignore[union-attr]
+                yield chunk
+
+        label = sanitize_label(getattr(part, "filename", None) or "upload")
+        original = await client.recordings.create(folder_id, chunks(), label=label)
+        original = await client.recordings.wait(original.id, interval=0.2, timeout=600)
+        orders = await client.orders.create(
+            original.id, [ConversionTarget(voice_id=voice.id, semitones_correction=semitones or None)]
+        )
+        converted = await client.recordings.wait(orders[0].conversion_id, interval=0.2, timeout=600)
+        if converted.state is not RecordingState.DONE:
+            raise web.HTTPBadGateway(text=f"conversion failed: {converted.error}\n")
+    except (InvalidRequestError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=f"{exc}\n") from None
+    except NotFoundError as exc:
+        raise web.HTTPNotFound(text=f"{exc}\n") from None
+    except VoiceAPIError as exc:
+        raise web.HTTPBadGateway(text=f"{exc}\n") from None
+
+    response = web.StreamResponse(headers={"Content-Type": "audio/wav"})
+    await response.prepare(request)
+    async for chunk in client.recordings.iter_bytes(converted):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _serve_with_emulator(port: int) -> None:
+    from voiceapi_async.emulator import Emulator
+
+    async with Emulator() as emu:
+        runner = web.AppRunner(create_app(api_key=emu.api_key, base_url=emu.base_url))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print(f"converting on http://127.0.0.1:{port}/convert (emulator at {emu.base_url}); Ctrl-C to stop")
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--emulator", action="store_true", help="serve against a local emulator")
+    args = parser.parse_args()
+    if args.emulator:
+        asyncio.run(_serve_with_emulator(args.port))
+    else:
+        web.run_app(create_app(api_key=os.environ.get("VOICEAPI_API_KEY")), port=args.port)
+
+
+if __name__ == "__main__":
+    main()
