@@ -56,6 +56,11 @@ def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_)
 
 
+@functools.lru_cache(maxsize=64)
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    return timeout.to_aiohttp()
+
+
 _error_decoder = msgspec.json.Decoder(ErrorBody)
 _encoder = msgspec.json.Encoder()
 
@@ -277,7 +282,8 @@ class Transport:
             status = response.status
             elapsed = time.monotonic() - sent_at
             if status < 400 and not read_body:
-                self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
+                if self.hooks:
+                    self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
                 raw = _StreamingResponse(response)
                 try:
                     yield raw
@@ -302,11 +308,13 @@ class Transport:
                 time.monotonic() - started,
                 attempt,
                 content,
-                {name: morsel.value for name, morsel in response.cookies.items()},
+                {name: m.value for name, m in response.cookies.items()} if "Set-Cookie" in response.headers else {},
             )
-            self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
+            if self.hooks:
+                self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
             self._record(raw_response)
-            log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
             if status < 400:
                 yield raw_response
                 return
@@ -344,7 +352,7 @@ class Transport:
                 params=_encode_params(req.params),
                 data=data,
                 headers=headers,
-                timeout=timeout.to_aiohttp(),
+                timeout=_client_timeout(timeout),
                 allow_redirects=True,
             )
         except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError):
