@@ -41,12 +41,13 @@ class Emulator:
     """The Voice Marketplace API on ``127.0.0.1``: ``async with Emulator() as emu: emu.base_url``.
 
     ``clock`` (default ``time.time``) drives processing delays, sessions and rate limits;
-    pass a ``ManualClock`` to step time in tests.  ``config`` stays live: change its fields
-    (or call ``set_faults``/``set_rate_limits``) while the server runs.
+    pass a ``ManualClock`` to step time in tests.  ``emu.config`` (a copy of the one given,
+    so one config can serve many emulators) stays live: change its fields (or call
+    ``set_faults``/``set_rate_limits``) while the server runs.
     """
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] | None = None) -> None:
-        self.config = config if config is not None else EmulatorConfig()
+        self.config = dataclasses.replace(config) if config is not None else EmulatorConfig()
         self.counters = Counters()
         if self.config.data_dir is None:
             self._data_dir = tempfile.mkdtemp(prefix="voiceapi-emulator-")
