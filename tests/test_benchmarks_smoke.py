@@ -1,0 +1,49 @@
+"""Smoke test of the benchmark suite: B1 and B5 run end to end in a tiny mode.
+
+Only the shape of the results is checked (keys present, numbers positive) — never a
+timing threshold: the figures of a tiny run mean nothing, and machines are noisy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytest.importorskip("httpx")
+pytest.importorskip("pydantic")
+pytest.importorskip("requests")
+
+from benchmarks import b1_overhead, b5_emulator
+from benchmarks._common import Options, machine, markdown
+
+TINY = Options(tiny=True, runs=1, verbose=False)
+
+
+def _positive(x: object) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_b1_tiny_runs_every_client_endpoint_and_concurrency() -> None:
+    result = b1_overhead.run(TINY)
+    cells = result.raw["cells"]
+    assert set(cells) == set(b1_overhead.CLIENTS)
+    for client in b1_overhead.CLIENTS:
+        for endpoint in ("voices_page_25", "recordings_page_200", "recording"):
+            assert all(_positive(d) for d in result.raw["decode_cpu_ms"][client][endpoint])
+            for conc in b1_overhead.CONCURRENCIES:
+                (cell,) = cells[client][endpoint][conc]
+                assert {"n", "cpu_ms", "rps", "wall"} <= set(cell)
+                assert _positive(cell["cpu_ms"]) and _positive(cell["rps"]) and cell["n"] > 0
+    assert [g.unit for g in result.goals] == ["x", "x"]
+    assert all(_positive(g.value) for g in result.goals)
+    assert "B1" in markdown([result], machine(), TINY)
+
+
+def test_b5_tiny_measures_the_emulator() -> None:
+    result = b5_emulator.run(TINY)
+    for runs in result.raw["routes"].values():
+        (r,) = runs
+        assert {"rps", "requests", "errors", "emulator_cpu_ms", "emulator_cpu_util"} <= set(r)
+        assert _positive(r["rps"]) and r["requests"] > 0 and r["errors"] == 0
+    assert _positive(result.raw["small_get_rps"])
