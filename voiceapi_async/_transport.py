@@ -33,6 +33,7 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     RateLimitError,
+    VoiceAPIError,
     describe_detail,
     status_error_class,
 )
@@ -240,93 +241,103 @@ class Transport:
 
     async def send(self, req: Request, *, timeout: Timeout, retry: RetryPolicy) -> RawResponse:
         """Send ``req`` with retries; return the whole answer read into memory."""
-        async with self._attempts(req, timeout, retry, read_body=True) as raw:
-            response: RawResponse = raw
-            return response
+        async with self._attempts(req, timeout, retry, stream=False) as raw:
+            assert isinstance(raw, RawResponse)
+            return raw
 
     @asynccontextmanager
     async def stream(
         self, req: Request, *, timeout: Timeout, retry: RetryPolicy
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send ``req`` with retries; yield the open response of a success for streaming."""
-        async with self._attempts(req, timeout, retry, read_body=False) as raw:
-            assert raw.stream is not None
-            yield raw.stream
+        async with self._attempts(req, timeout, retry, stream=True) as response:
+            assert isinstance(response, aiohttp.ClientResponse)
+            yield response
 
     @asynccontextmanager
     async def _attempts(
-        self, req: Request, timeout: Timeout, retry: RetryPolicy, *, read_body: bool
-    ) -> AsyncIterator[Any]:
+        self, req: Request, timeout: Timeout, retry: RetryPolicy, *, stream: bool
+    ) -> AsyncIterator[RawResponse | aiohttp.ClientResponse]:
+        """The retry loop.  Yields a read answer, or (``stream``) an open success response.
+
+        Each attempt waits for its rate-limit slot and holds an in-flight slot until its
+        answer is read (or, streaming, until the caller is done with it).
+        """
         url, path, same_origin = self._url(req.path)
-        attempt = 0
         started = time.monotonic()
+        attempt = 0
         while True:
             attempt += 1
             session = self._ensure_session()
             await self.limiter.acquire(req.bucket)
-            sent_at = time.monotonic()
-            try:
-                async with self.limiter.slot():
-                    response = await self._open(session, req, url, timeout, same_origin)
-            except _NotSent as exc:
-                if attempt <= retry.max_retries:
-                    await self._wait_retry(req, path, attempt, retry, None, None, str(exc.__cause__))
-                    continue
-                raise self._connection_error(exc.__cause__, req, path, sent=False) from exc.__cause__
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                if req.idempotent and attempt <= retry.max_retries:
-                    await self._wait_retry(req, path, attempt, retry, None, None, repr(exc))
-                    continue
-                raise self._connection_error(exc, req, path, sent=True) from exc
-
-            status = response.status
-            elapsed = time.monotonic() - sent_at
-            if status < 400 and not read_body:
-                if self.hooks:
-                    self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
-                raw = _StreamingResponse(response)
+            async with self.limiter.slot():
+                sent_at = time.monotonic()
+                error: VoiceAPIError
+                response: aiohttp.ClientResponse | None = None
                 try:
-                    yield raw
+                    response = await self._open(session, req, url, timeout, same_origin)
+                    raw = (
+                        None
+                        if stream and response.status < 400
+                        else await self._read(response, req, path, attempt, started)
+                    )
+                except _NotSent as exc:
+                    error, retryable = self._connection_error(exc.__cause__, req, path, sent=False), True
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    error, retryable = self._connection_error(exc, req, path, sent=True), bool(req.idempotent)
+                else:
+                    self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
+                    if raw is None:
+                        try:
+                            yield response
+                        finally:
+                            response.release()
+                        return
+                    if raw.status < 400:
+                        yield raw
+                        return
+                    status_error = self._status_error(req, path, raw)
+                    error = status_error
+                    retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
+                    if raw.status == 429:
+                        retry_after = getattr(status_error, "retry_after", None)
+                        self.limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
                 finally:
-                    response.release()
-                return
-            try:
-                content = await response.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                response.release()
-                if req.idempotent and attempt <= retry.max_retries:
-                    await self._wait_retry(req, path, attempt, retry, None, None, repr(exc))
-                    continue
-                raise self._connection_error(exc, req, path, sent=True) from exc
-            finally:
-                response.release()
-            raw_response = RawResponse(
-                status,
-                response.headers,
-                req.method,
-                path,
-                time.monotonic() - started,
-                attempt,
-                content,
-                {name: m.value for name, m in response.cookies.items()} if "Set-Cookie" in response.headers else {},
-            )
-            if self.hooks:
-                self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
-            self._record(raw_response)
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
-            if status < 400:
-                yield raw_response
-                return
-            error = self._status_error(req, path, raw_response)
-            retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-            if status == 429:
-                self.limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
-            may_retry = status in RETRYABLE_STATUSES and (req.idempotent or status == 429)
-            if may_retry and attempt <= retry.max_retries:
-                await self._wait_retry(req, path, attempt, retry, status, retry_after, None)
+                    if response is not None and (not stream or response.status >= 400):
+                        response.release()
+            if retryable and attempt <= retry.max_retries:
+                await self._wait_retry(req, path, attempt, retry, error)
                 continue
+            if isinstance(error, APIConnectionError):
+                self._emit(HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error)))
             raise error
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, req: Request, path: str, attempt: int, started: float
+    ) -> RawResponse:
+        content = await response.read()
+        headers = response.headers
+        raw = RawResponse(
+            response.status,
+            headers,
+            req.method,
+            path,
+            time.monotonic() - started,
+            attempt,
+            content,
+            {name: m.value for name, m in response.cookies.items()} if "Set-Cookie" in headers else {},
+        )
+        capture = _capture_var.get()
+        if capture is not None:
+            capture.response = raw
+            capture.responses.append(raw)
+        return raw
+
+    def _observe(self, req: Request, path: str, attempt: int, status: int, elapsed: float) -> None:
+        if self.hooks:
+            self._emit(HTTPEvent("response", req.method, path, attempt, status, elapsed, bucket=req.bucket))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
 
     async def _open(
         self,
@@ -391,35 +402,24 @@ class Transport:
             return RateLimitError(message, retry_after=parse_retry_after(raw.headers.get("Retry-After")), **kwargs)
         return cls(message, **kwargs)
 
-    def _connection_error(
-        self, exc: BaseException | None, req: Request, path: str, *, sent: bool
-    ) -> APIConnectionError:
-        self._emit(HTTPEvent("error", req.method, path, 0, bucket=req.bucket, error=type(exc).__name__))
+    @staticmethod
+    def _connection_error(exc: BaseException | None, req: Request, path: str, *, sent: bool) -> APIConnectionError:
+        name = type(exc).__name__
         if isinstance(exc, asyncio.TimeoutError):
-            return APITimeoutError("the request timed out", method=req.method, path=path, request_sent=sent)
+            return APITimeoutError(f"the request timed out ({name})", method=req.method, path=path, request_sent=sent)
         what = "could not connect" if not sent else "the connection failed before an answer arrived"
-        return APIConnectionError(f"{what}: {type(exc).__name__}", method=req.method, path=path, request_sent=sent)
+        return APIConnectionError(f"{what}: {name}", method=req.method, path=path, request_sent=sent)
 
     async def _wait_retry(
-        self,
-        req: Request,
-        path: str,
-        attempt: int,
-        retry: RetryPolicy,
-        status: int | None,
-        retry_after: float | None,
-        error: str | None,
+        self, req: Request, path: str, attempt: int, retry: RetryPolicy, error: VoiceAPIError
     ) -> None:
+        status = error.status_code if isinstance(error, APIStatusError) else None
+        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
         delay = retry.delay(attempt, retry_after, self._rng)
-        self._emit(HTTPEvent("retry", req.method, path, attempt, status, delay=delay, bucket=req.bucket, error=error))
-        log.info(
-            "retrying %s %s in %.2f s (attempt %d failed: %s)",
-            req.method,
-            path,
-            delay,
-            attempt,
-            status if status is not None else error,
+        self._emit(
+            HTTPEvent("retry", req.method, path, attempt, status, delay=delay, bucket=req.bucket, error=str(error))
         )
+        log.info("retrying %s %s in %.2f s (attempt %d: %s)", req.method, path, delay, attempt, error)
         await self._sleep(delay)
 
     def _emit(self, event: HTTPEvent) -> None:
@@ -428,20 +428,6 @@ class Transport:
                 hook(event)
             except Exception:  # a broken observer must never break a request
                 log.exception("event hook %r failed", hook)
-
-    @staticmethod
-    def _record(raw: RawResponse) -> None:
-        capture = _capture_var.get()
-        if capture is not None:
-            capture.response = raw
-            capture.responses.append(raw)
-
-
-class _StreamingResponse:
-    """Carries an open success response out of the retry loop for streaming."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self.stream = response
 
 
 def _reason(status: int) -> str:
