@@ -1,0 +1,52 @@
+"""Fixtures of the job tests: an in-process emulator over loopback and a client bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from voiceapi_async import RateLimits, RetryPolicy, VoiceClient
+from voiceapi_async.emulator import Emulator, EmulatorConfig, RateLimitConfig
+
+
+def fast_config(**changes: object) -> EmulatorConfig:
+    config = EmulatorConfig(
+        original_delay=0.02,
+        conversion_delay=(0.02, 0.08),
+        rate_limits=RateLimitConfig.off(),
+    )
+    for name, value in changes.items():
+        setattr(config, name, value)
+    return config
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return fast_config()
+
+
+@pytest.fixture
+async def emu(emulator_config: EmulatorConfig) -> AsyncIterator[Emulator]:
+    async with Emulator(emulator_config) as emulator:
+        yield emulator
+
+
+def make_client(emu: Emulator, **kwargs: object) -> VoiceClient:
+    kwargs.setdefault("rate_limits", RateLimits.disabled())
+    kwargs.setdefault("retry", RetryPolicy(max_retries=4, backoff_base=0.01, backoff_max=0.05))
+    return VoiceClient(api_key=emu.api_key, base_url=emu.base_url, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(emu: Emulator) -> AsyncIterator[VoiceClient]:
+    async with make_client(emu) as c:
+        yield c
+
+
+@pytest.fixture
+def voice_names(emu: Emulator) -> list[str]:
+    return [v.name for v in emu.store.catalogue.voices]
+
+
+JOB_FAST = {"poll_interval": 0.05, "max_poll_interval": 0.2}

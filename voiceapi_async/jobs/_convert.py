@@ -1,0 +1,154 @@
+"""``BatchConvertJob``: many audio files, converted to one or more voices, downloaded to a directory."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import msgspec
+
+from .._client import VoiceClient
+from .._models import Recording
+from ._audioinfo import probe_audio
+from ._errors import JobConfigError
+from ._events import ItemUploaded, JobEvent
+from ._job import BaseJob
+from ._journal import ItemRow, Journal, NewItem
+from ._reconcile import marked_label
+from ._sources import DEFAULT_INCLUDE, AudioInputs, SourceFile, iter_source_batches
+from ._targets import ResolvedTarget, Target, resolve_targets
+
+__all__ = ["BatchConvertJob"]
+
+DEFAULT_MAX_FILE_SIZE = 1 << 30
+
+
+def _as_targets(targets: Sequence[Target | str] | Target | str) -> list[Target]:
+    if isinstance(targets, (Target, str)):
+        targets = [targets]
+    out = [Target(t) if isinstance(t, str) else t for t in targets]
+    if not out:
+        raise JobConfigError("a conversion job needs at least one target voice")
+    if not all(isinstance(t, Target) for t in out):
+        raise JobConfigError("targets must be Target objects or voice names")
+    return out
+
+
+class BatchConvertJob(BaseJob):
+    """Convert audio files to one or more voices: upload, order, poll in bulk, download.
+
+    >>> job = BatchConvertJob(client, "recordings/", ["Alice", Target("Bob", semitones_correction=-2)], "out/")
+    >>> print(await job.plan())
+    >>> async for event in job.run():
+    ...     ...
+    >>> job.summary
+
+    ``inputs`` is a file or directory, a list of them, or an async iterable of file
+    paths; directories are walked (``include``/``exclude`` globs, case-insensitive, on
+    the path relative to the directory; hidden entries skipped).  ``mirror_tree``
+    recreates the input directories as nested folders on the server.  Each file is
+    uploaded once, ordered once (one order carrying every target) and each result is
+    downloaded once to ``output_dir/<relative dir>/<name>.<target label>.wav``, even
+    across interrupted runs: the journal (``output_dir/.voiceapi-job.sqlite``) keeps
+    every step.  See ``BaseJob`` options for concurrency, retries and polling.
+    """
+
+    kind_name = "convert"
+
+    def __init__(
+        self,
+        client: VoiceClient,
+        inputs: AudioInputs,
+        targets: Sequence[Target | str] | Target | str,
+        output_dir: str | Path,
+        *,
+        include: Sequence[str] = DEFAULT_INCLUDE,
+        exclude: Sequence[str] = (),
+        mirror_tree: bool = False,
+        max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+        **options: Any,
+    ) -> None:
+        super().__init__(client, output_dir, **options)
+        self.inputs = inputs
+        self.targets = _as_targets(targets)
+        self.include = tuple(include)
+        self.exclude = tuple(exclude)
+        self.mirror_tree = mirror_tree
+        self.max_file_size = max_file_size
+        self._resolved: list[ResolvedTarget] = []
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            **super()._identity(),
+            "targets": [dataclasses.asdict(t) for t in self.targets],
+            "mirror_tree": self.mirror_tree,
+        }
+
+    async def _resolve(self, journal: Journal) -> None:
+        stored = await journal.get_meta("resolved_targets")
+        if stored is not None:
+            self._resolved = msgspec.convert(stored, list[ResolvedTarget])
+            return
+        self._resolved = await resolve_targets(self.client, self.targets, tts=False)
+        await journal.set_meta({"resolved_targets": msgspec.to_builtins(self._resolved)})
+
+    async def _discover(self, journal: Journal) -> None:
+        skip = self.output_dir.resolve()
+        async for batch in iter_source_batches(self.inputs, include=self.include, exclude=self.exclude, skip_dir=skip):
+            known = await journal.known_keys([s.key for s in batch])
+            fresh = [s for s in batch if s.key not in known]
+            if fresh:
+                items = await asyncio.to_thread(self._validate, fresh)
+                await journal.add_items(items)
+
+    def _validate(self, sources: Sequence[SourceFile]) -> list[NewItem]:
+        """Blocking checks of a batch of files (run in a worker thread)."""
+        items = []
+        for source in sources:
+            rel_dir = str(source.rel.parent) if self.mirror_tree and str(source.rel.parent) != "." else ""
+            common: dict[str, Any] = {
+                "key": source.key,
+                "name": str(source.rel),
+                "source": str(source.path),
+                "rel": str(source.rel),
+                "rel_dir": rel_dir,
+                "label": marked_label(source.rel.stem, self.job_id, source.key),
+                "n_targets": len(self.targets),
+            }
+            try:
+                info = probe_audio(source.path, max_size=self.max_file_size)
+            except OSError as exc:
+                items.append(NewItem(**common, error=f"cannot read: {exc.strerror or exc}"))
+            except ValueError as exc:
+                items.append(NewItem(**common, error=str(exc)))
+            else:
+                items.append(NewItem(**common, size=info.size, duration=info.duration))
+        return items
+
+    def _kind(self) -> _ConvertKind:
+        return _ConvertKind(self.client, self._resolved)
+
+
+class _ConvertKind:
+    def __init__(self, client: VoiceClient, targets: list[ResolvedTarget]) -> None:
+        self.client = client
+        self.targets = targets
+
+    async def create_original(self, item: ItemRow) -> Recording:
+        assert item.folder_id is not None
+        return await self.client.recordings.create(
+            item.folder_id, item.source, label=item.label, filename=Path(item.source).name
+        )
+
+    def created_event(self, item: ItemRow, original_id: str, reconciled: bool) -> JobEvent:
+        return ItemUploaded(key=item.key, name=item.name, original_id=original_id, reconciled=reconciled)
+
+    def targets_for(self, item: ItemRow) -> Sequence[ResolvedTarget]:
+        return self.targets
+
+    def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
+        rel = PurePosixPath(item.rel)
+        return rel.parent / f"{rel.stem}.{self.targets[target].slug}{extension}"

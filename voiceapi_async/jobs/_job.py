@@ -1,0 +1,273 @@
+"""What every job shares: the journal, plan and cost guard, the run loop, events and summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .._client import VoiceClient
+from .._errors import AuthenticationError, InsufficientCreditsError
+from ._engine import Engine, EngineOptions, JobKind, StopJob
+from ._errors import CostGuardError, JobConfigError, JobStoppedError, JournalMismatchError
+from ._events import ItemFailed, ItemFailure, JobEvent, JobPlan, JobStatus, JobSummary
+from ._folders import ensure_folders, ensure_project, folder_name
+from ._journal import Journal
+from ._plan import build_plan
+from ._progress import ProgressCallback, RequestCounter, StageTracker
+
+__all__ = ["JOURNAL_NAME", "BaseJob"]
+
+#: The journal's file name inside the output directory (hidden: directory walks skip it).
+JOURNAL_NAME = ".voiceapi-job.sqlite"
+_EVENT_QUEUE = 256
+
+
+class BaseJob:
+    """Shared machinery; use ``BatchConvertJob`` or ``TTSJob``."""
+
+    kind_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        client: VoiceClient,
+        output_dir: str | Path,
+        *,
+        project: str = "voiceapi-async jobs",
+        folder: str | None = None,
+        journal_path: str | Path | None = None,
+        upload_concurrency: int = 4,
+        download_concurrency: int = 4,
+        max_active: int = 200,
+        max_conversion_retries: int = 2,
+        max_attempts: int = 4,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        calibration_id: str | None = None,
+        use_calibration: bool | None = None,
+        force: bool = False,
+        max_failures: int = 1000,
+    ) -> None:
+        self.client = client
+        self.output_dir = Path(output_dir)
+        self.project = _check_name(project, "project")
+        self.folder = _check_name(folder or folder_name(self.output_dir.resolve().name or "batch"), "folder")
+        self.journal_path = Path(journal_path) if journal_path is not None else self.output_dir / JOURNAL_NAME
+        for name, value in (
+            ("upload_concurrency", upload_concurrency),
+            ("download_concurrency", download_concurrency),
+            ("max_active", max_active),
+            ("max_attempts", max_attempts),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise JobConfigError(f"{name} must be a positive integer, not {value!r}")
+        if max_conversion_retries < 0:
+            raise JobConfigError("max_conversion_retries must be >= 0")
+        if poll_interval <= 0 or max_poll_interval < poll_interval:
+            raise JobConfigError("need 0 < poll_interval <= max_poll_interval")
+        self.options = EngineOptions(
+            upload_concurrency=upload_concurrency,
+            download_concurrency=download_concurrency,
+            max_active=max_active,
+            max_conversion_retries=max_conversion_retries,
+            max_attempts=max_attempts,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            calibration_id=calibration_id,
+            use_calibration=use_calibration,
+        )
+        self.force = force
+        self.max_failures = max_failures
+        self.summary: JobSummary | None = None
+        self.job_id = ""
+
+    # -- what subclasses provide -----------------------------------------------------------
+
+    def _identity(self) -> dict[str, Any]:
+        """Options that must not change between a run and its resumption."""
+        return {"kind": self.kind_name, "project": self.project, "folder": self.folder}
+
+    async def _resolve(self, journal: Journal) -> None:
+        """Resolve names to ids (once; resumed runs reuse what the journal holds)."""
+
+    async def _discover(self, journal: Journal) -> None:
+        """Add new inputs to the journal (validated; failures recorded, not raised)."""
+
+    def _kind(self) -> JobKind:
+        raise NotImplementedError
+
+    # -- the public API --------------------------------------------------------------------
+
+    async def plan(self) -> JobPlan:
+        """Discover and validate the inputs (recorded in the journal) and price the job; nothing is spent.
+
+        Costs one credits request plus the voice lookups of the first call.
+        """
+        async with self._open() as journal:
+            await self._prepare(journal)
+            return await build_plan(self.client, journal)
+
+    async def run_to_completion(self, on_progress: ProgressCallback | None = None) -> JobSummary:
+        """Run to the end and return the summary (events are consumed internally)."""
+        async with contextlib.aclosing(self.run(on_progress=on_progress)) as events:
+            async for _ in events:
+                pass
+        assert self.summary is not None
+        return self.summary
+
+    async def run(self, *, on_progress: ProgressCallback | None = None) -> AsyncGenerator[JobEvent, None]:
+        """Run (or resume) the job, yielding one event per item step; ``self.summary`` is set at the end.
+
+        Raises ``CostGuardError`` before spending anything when the credits cannot pay
+        (unless ``force=True``), ``UnknownVoiceError`` before any upload for a voice that
+        does not exist, and ``JobStoppedError`` after a clean stop on 401/402.  Cancelling
+        the consuming task stops new work, lets in-flight requests finish and leaves the
+        journal consistent; run the job again to resume.  Use it as
+        ``async with contextlib.aclosing(job.run()) as events:`` when you may stop early.
+        """
+        counter = RequestCounter()
+        self.client.add_event_hook(counter)
+        started = time.monotonic()
+        status, error, stop_cause = JobStatus.CANCELLED, None, None
+        engine: Engine | None = None
+        journal = await Journal(self.journal_path).open()
+        try:
+            await self._prepare(journal)
+            plan = await build_plan(self.client, journal)
+            if not plan.affordable and not self.force:
+                raise CostGuardError(
+                    f"this job would charge about {plan.remaining_charge:.1f} s of conversion but the account has "
+                    f"{plan.credits:.1f} s of credits; nothing was spent (pass force=True to run anyway)",
+                    plan=plan,
+                )
+            async for event in self._validation_failures(journal):
+                yield event
+            try:
+                project_id = await ensure_project(self.client, self.project)
+                await ensure_folders(self.client, journal, project_id, self.folder)
+            except (AuthenticationError, InsufficientCreditsError) as exc:
+                raise StopJob(exc) from exc
+            tracker = StageTracker(await journal.counts(), counter, on_progress)
+            queue: asyncio.Queue[JobEvent] = asyncio.Queue(_EVENT_QUEUE)
+            engine = Engine(self.client, journal, self._kind(), self.options, self.output_dir, tracker, queue.put)
+            async for event in _drain(engine.run(), queue):
+                yield event
+            tracker.report()
+            counts = await journal.counts()
+            status = JobStatus.COMPLETED_WITH_FAILURES if counts.get("failed") else JobStatus.COMPLETED
+        except StopJob as stop:
+            status, error, stop_cause = JobStatus.STOPPED, str(stop.cause), stop.cause
+        except CostGuardError:
+            status = JobStatus.STOPPED
+            raise
+        finally:
+            try:
+                self.summary = await self._summarize(journal, status, counter, started, engine, error)
+            finally:
+                await journal.close()
+                self.client.remove_event_hook(counter)
+        if stop_cause is not None:
+            what = "authentication failed" if isinstance(stop_cause, AuthenticationError) else "out of credits"
+            raise JobStoppedError(
+                f"the batch stopped ({what}): {stop_cause}; the journal is consistent, run again to resume",
+                summary=self.summary,
+            ) from stop_cause
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _open(self) -> AsyncIterator[Journal]:
+        journal = await Journal(self.journal_path).open()
+        try:
+            yield journal
+        finally:
+            await journal.close()
+
+    async def _prepare(self, journal: Journal) -> None:
+        identity = self._identity()
+        stored = await journal.get_meta("identity")
+        if stored is None:
+            self.job_id = uuid.uuid4().hex
+            await journal.set_meta({"identity": identity, "job_id": self.job_id})
+        elif stored != identity:
+            changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
+            raise JournalMismatchError(
+                f"{self.journal_path} belongs to another job (different {', '.join(changed)}); "
+                "use another output directory or journal_path"
+            )
+        else:
+            self.job_id = await journal.get_meta("job_id")
+        await self._resolve(journal)
+        await self._discover(journal)
+
+    async def _validation_failures(self, journal: Journal) -> AsyncIterator[JobEvent]:
+        after = 0
+        while rows := await journal.items_in_stages(("failed",), after, 256):
+            after = rows[-1].seq
+            for row in rows:
+                if row.error_stage == "validate":
+                    yield ItemFailed(key=row.key, name=row.name, stage="validate", reason=row.error or "invalid")
+
+    async def _summarize(
+        self,
+        journal: Journal,
+        status: JobStatus,
+        counter: RequestCounter,
+        started: float,
+        engine: Engine | None,
+        error: str | None,
+    ) -> JobSummary:
+        counts = await journal.counts()
+        rows, failed = await journal.failures(self.max_failures)
+        failures = tuple(ItemFailure(key=k, name=n, stage=s, reason=r) for k, n, s, r in rows)
+        return JobSummary(
+            status=status,
+            total=sum(counts.values()),
+            done=counts.get("done", 0),
+            failed=failed,
+            counts=counts,
+            failures=failures,
+            failures_truncated=max(0, failed - len(failures)),
+            requests=counter.requests,
+            requests_by_endpoint=dict(counter.by_endpoint),
+            rate_limited=counter.rate_limited,
+            conversion_retries=engine.conversion_retries if engine is not None else 0,
+            duration=time.monotonic() - started,
+            output_files=tuple(await journal.output_files()),
+            journal_path=str(self.journal_path),
+            error=error,
+        )
+
+
+async def _drain(work: Any, queue: asyncio.Queue[JobEvent]) -> AsyncIterator[JobEvent]:
+    """Yield the events ``work`` puts on ``queue`` while it runs; re-raise its error; cancel it if we stop."""
+    task: asyncio.Task[None] = asyncio.ensure_future(work)
+    getter: asyncio.Future[JobEvent] | None = None
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                yield getter.result()
+                continue
+            getter.cancel()
+            while not queue.empty():
+                yield queue.get_nowait()
+            task.result()
+            return
+    finally:
+        if getter is not None:
+            getter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 40:
+        raise JobConfigError(f"{what} name must be 1 to 40 characters, not {name!r}")
+    return name
