@@ -15,8 +15,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check voiceapi_async tests examples benchmarks
-	$(BIN)/ruff format --check voiceapi_async tests examples benchmarks
+	$(BIN)/ruff check voiceapi_async tests examples benchmarks scripts
+	$(BIN)/ruff format --check voiceapi_async tests examples benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
