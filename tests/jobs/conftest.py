@@ -14,7 +14,7 @@ def fast_config(**changes: object) -> EmulatorConfig:
     config = EmulatorConfig(
         original_delay=0.02,
         conversion_delay=(0.02, 0.08),
-        rate_limits=RateLimitConfig.off(),
+        rate_limits=RateLimitConfig(enabled=False, retry_after_precision="float"),
     )
     for name, value in changes.items():
         setattr(config, name, value)

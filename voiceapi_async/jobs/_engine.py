@@ -443,7 +443,12 @@ class Engine:
             self.round += 1
             changed = False
             for folder_id in folders:
-                changed |= await self._poll_folder(folder_id)
+                try:
+                    changed |= await self._poll_folder(folder_id)
+                except StopJob:
+                    raise
+                except VoiceAPIError:
+                    pass  # the SDK already retried; try again next round (backing off)
             interval.update(changed)
 
     async def _poll_folder(self, folder_id: str) -> bool:
@@ -572,11 +577,26 @@ class Engine:
         while True:
             out, error = await self._retry_q.get()
             try:
-                await self._critical(self._retry_once(out, error))
+                refused = await self._critical(self._retry_once(out))
             finally:
                 self._retry_pending.discard(out.recording_id or "")
+            item = await self.journal.item(out.item_seq)
+            if refused is not None:
+                await self._output_failed(out, f"retry refused: {refused}")
+            elif refused is None and out.recording_id is not None:
+                await self._emit(
+                    ItemRetried(
+                        key=item.key,
+                        name=item.name,
+                        target=self._target_name(item, out.target),
+                        recording_id=out.recording_id,
+                        attempt=out.retries + 1,
+                        error=error,
+                    )
+                )
 
-    async def _retry_once(self, out: OutputRow, error: str) -> None:
+    async def _retry_once(self, out: OutputRow) -> str | None:
+        """``orders.retry`` with its intent journaled; returns why the server refused it, if it did."""
         assert out.recording_id is not None
         await self.journal.set_output(out.item_seq, out.target, "retrying", add_retry=True)
         try:
@@ -588,22 +608,13 @@ class Engine:
             if isinstance(outcome, _ItemRefused) and isinstance(exc, APIStatusError) and exc.status_code == 400:
                 # "only failed conversions can be retried": an earlier retry already took.
                 await self.journal.set_output(out.item_seq, out.target, "processing")
-            elif isinstance(outcome, _ItemRefused):
-                await self._output_failed(out, f"retry refused: {_reason(exc)}")
-            return  # uncertain or transient: stays "retrying"; the next poll decides
+                return None
+            if isinstance(outcome, _ItemRefused):
+                return _reason(exc)
+            return None  # uncertain or transient: stays "retrying"; the next poll decides
         await self.journal.set_output(out.item_seq, out.target, "processing")
         self.conversion_retries += 1
-        item = await self.journal.item(out.item_seq)
-        await self._emit(
-            ItemRetried(
-                key=item.key,
-                name=item.name,
-                target=self._target_name(item, out.target),
-                recording_id=out.recording_id,
-                attempt=out.retries + 1,
-                error=error,
-            )
-        )
+        return None
 
     # -- downloads --------------------------------------------------------------------------------
 
@@ -638,24 +649,24 @@ class Engine:
         url = current.url
         relative = self.kind.output_path(item, out.target, _extension(url, file_name))
         destination = self.output_dir / relative
-        for attempt in range(2):
+        last = ""
+        for attempt in range(1, self.opts.max_attempts + 1):
             try:
                 if not url:
                     url = (await self._guard(self.client.recordings.get(out.recording_id))).url
                 if not url:
-                    raise NotFoundError("no url", status_code=404, method="GET", path="")
+                    raise NotFoundError("the recording has no url", status_code=404, method="GET", path="")
                 downloaded = await self._guard(self.client.recordings.download(url, destination))
                 break
             except (NotFoundError, PermissionDeniedError) as exc:
-                if attempt == 0:
-                    url = None  # a stale or expired link: ask for the recording again
-                    continue
-                await self._output_failed(out, f"download failed: {_reason(exc)}")
-                return
+                url = None  # a stale or expired link: ask for the recording again
+                last = _reason(exc)
             except VoiceAPIError as exc:
-                await self._output_failed(out, f"download failed: {_reason(exc)}")
-                return
-        else:  # pragma: no cover - the loop always breaks or returns
+                last = _reason(exc)
+            if attempt < self.opts.max_attempts:
+                await asyncio.sleep(self.opts.retry_delay * attempt)
+        else:
+            await self._output_failed(out, f"download failed: {last}")
             return
         await self.journal.set_output(
             out.item_seq, out.target, "downloaded", path=str(downloaded.path), size=downloaded.size, url=url

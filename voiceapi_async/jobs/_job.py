@@ -45,6 +45,7 @@ class BaseJob:
         max_active: int = 200,
         max_conversion_retries: int = 2,
         max_attempts: int = 4,
+        retry_delay: float = 1.0,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         calibration_id: str | None = None,
@@ -75,6 +76,7 @@ class BaseJob:
             max_active=max_active,
             max_conversion_retries=max_conversion_retries,
             max_attempts=max_attempts,
+            retry_delay=retry_delay,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             calibration_id=calibration_id,
@@ -136,8 +138,11 @@ class BaseJob:
         engine: Engine | None = None
         journal = await Journal(self.journal_path).open()
         try:
-            await self._prepare(journal)
-            plan = await build_plan(self.client, journal)
+            try:
+                await self._prepare(journal)
+                plan = await build_plan(self.client, journal)
+            except (AuthenticationError, InsufficientCreditsError) as exc:
+                raise StopJob(exc) from exc
             if not plan.affordable and not self.force:
                 raise CostGuardError(
                     f"this job would charge about {plan.remaining_charge:.1f} s of conversion but the account has "

@@ -1,0 +1,106 @@
+"""Resumption: in-process "crashes" at exact points, re-runs, and files removed from the output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from voiceapi_async import VoiceClient
+from voiceapi_async.emulator import Emulator
+from voiceapi_async.jobs import BatchConvertJob, ItemOrdered, ItemUploaded, JobStatus
+from voiceapi_async.jobs._journal import Journal
+
+from .conftest import JOB_FAST
+from .helpers import make_tree
+
+FAST = {**JOB_FAST, "retry_delay": 0.01}
+
+
+class Crash(Exception):
+    """Stands for the process dying at this exact point."""
+
+
+def crash_once(monkeypatch: pytest.MonkeyPatch, method: str, *, on_call: int) -> list[int]:
+    """Make ``Journal.<method>`` raise ``Crash`` on its ``on_call``-th call (after the request succeeded)."""
+    original = getattr(Journal, method)
+    calls = [0]
+
+    async def patched(self: Journal, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == on_call:
+            raise Crash(method)
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Journal, method, patched)
+    return calls
+
+
+async def test_crash_between_upload_and_journal_reconciles(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path / "in", 8)
+    args = (client, tmp_path / "in", voice_names[:1], tmp_path / "out")
+    crash_once(monkeypatch, "set_created", on_call=3)
+    with pytest.raises(Crash):
+        async for _ in BatchConvertJob(*args, upload_concurrency=1, **FAST).run():
+            pass
+    monkeypatch.undo()
+    uploads_before = emu.counters.snapshot()["uploads_total"]
+    assert uploads_before >= 3
+    job = BatchConvertJob(*args, **FAST)
+    events = [e async for e in job.run()]
+    assert job.summary is not None and job.summary.status is JobStatus.COMPLETED
+    reconciled = [e for e in events if isinstance(e, ItemUploaded) and e.reconciled]
+    assert len(reconciled) == 1
+    snap = emu.counters.snapshot()
+    assert snap["uploads_total"] == 8 and max(snap["uploads_by_label"].values()) == 1
+    assert snap["orders_total"] == 8
+
+
+async def test_crash_between_order_and_journal_reconciles(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path / "in", 6)
+    args = (client, tmp_path / "in", voice_names[:3], tmp_path / "out")
+    crash_once(monkeypatch, "set_converting", on_call=2)
+    with pytest.raises(Crash):
+        async for _ in BatchConvertJob(*args, upload_concurrency=1, **FAST).run():
+            pass
+    monkeypatch.undo()
+    job = BatchConvertJob(*args, **FAST)
+    events = [e async for e in job.run()]
+    assert job.summary is not None and job.summary.done == 6
+    assert sum(isinstance(e, ItemOrdered) and e.reconciled for e in events) == 1
+    snap = emu.counters.snapshot()
+    assert snap["orders_total"] == 6 and max(snap["orders_by_original"].values()) == 1
+    assert snap["conversions_created"] == 18
+    assert len(job.summary.output_files) == 18
+
+
+async def test_rerun_sends_nothing_and_missing_files_come_back(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 5)
+    args = (client, tmp_path / "in", voice_names[:2], tmp_path / "out")
+    first = await BatchConvertJob(*args, **FAST).run_to_completion()
+    assert first.done == 5
+    before = emu.counters.snapshot()
+    again = await BatchConvertJob(*args, **FAST).run_to_completion()
+    after = emu.counters.snapshot()
+    assert again.done == 5 and again.status is JobStatus.COMPLETED
+    for key in ("uploads_total", "orders_total", "retries_total"):
+        assert after[key] == before[key]
+    files_before = before["requests_by_route"].get("files.get", 0)
+    assert after["requests_by_route"].get("files.get", 0) == files_before
+    # One output removed, one truncated: only those two are fetched again.
+    Path(first.output_files[0]).unlink()
+    Path(first.output_files[3]).write_bytes(b"x")
+    third = await BatchConvertJob(*args, **FAST).run_to_completion()
+    final = emu.counters.snapshot()
+    assert third.done == 5
+    assert final["requests_by_route"]["files.get"] == files_before + 2
+    assert final["uploads_total"] == before["uploads_total"]
+    assert Path(first.output_files[0]).stat().st_size > 44
+    assert Path(first.output_files[3]).stat().st_size > 44
