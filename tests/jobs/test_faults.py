@@ -65,11 +65,15 @@ def emulator_config() -> EmulatorConfig:
     return fast_config()
 
 
-async def test_429_burst_is_absorbed(tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]) -> None:
+async def test_429_burst_is_absorbed(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
     make_tree(tmp_path / "in", 10)
     job = BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", **FAST)
     await job.plan()
-    emu.set_faults(FaultConfig(burst_429=12, burst_429_retry_after=0.01, endpoints=("recordings.create", "orders.create")))
+    emu.set_faults(
+        FaultConfig(burst_429=12, burst_429_retry_after=0.01, endpoints=("recordings.create", "orders.create"))
+    )
     summary = await job.run_to_completion()
     assert summary.status is JobStatus.COMPLETED
     assert summary.rate_limited == 12

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import glob
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path, PurePosixPath
@@ -649,6 +650,7 @@ class Engine:
         url = current.url
         relative = self.kind.output_path(item, out.target, _extension(url, file_name))
         destination = self.output_dir / relative
+        await asyncio.to_thread(_remove_partials, destination)
         last = ""
         for attempt in range(1, self.opts.max_attempts + 1):
             try:
@@ -682,6 +684,13 @@ class Engine:
             )
         )
         await self._settle(out.item_seq)
+
+
+def _remove_partials(destination: Path) -> None:
+    """Temporary files a killed run left next to ``destination`` (the SDK writes ``.<name>.<random>.part``)."""
+    if destination.parent.is_dir():
+        for stale in destination.parent.glob(f".{glob.escape(destination.name)}.*.part"):
+            stale.unlink(missing_ok=True)
 
 
 def _file_matches(path: str | None, size: int | None) -> bool:
