@@ -71,7 +71,9 @@ async def test_bad_inputs_fail_with_reasons_and_the_batch_goes_on(
     assert any(Path(p).name.startswith("ünïcødé — take #1 (final).") for p in summary.output_files)
 
 
-async def test_empty_directory_is_an_empty_job(tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]) -> None:
+async def test_empty_directory_is_an_empty_job(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "readme.txt").write_text("not included by the default globs")
     job = BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", **FAST)
@@ -82,7 +84,9 @@ async def test_empty_directory_is_an_empty_job(tmp_path: Path, emu: Emulator, cl
     assert emu.counters.snapshot()["uploads_total"] == 0
 
 
-async def test_include_exclude_and_mirror_tree(tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]) -> None:
+async def test_include_exclude_and_mirror_tree(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
     make_tree(tmp_path / "in", 6, 2, subdirs=2)
     job = BatchConvertJob(
         client, tmp_path / "in", voice_names[:1], tmp_path / "out", exclude=["d1/*.wav"], mirror_tree=True, **FAST
@@ -128,7 +132,9 @@ async def test_plan_numbers_and_cost_guard(tmp_path: Path, emu: Emulator, voice_
         snap = emu.counters.snapshot()
         assert snap["uploads_total"] == 0 and snap["requests_by_status"].get("402", 0) == 0
         # force=True spends what there is: the orders that cannot be paid stop the batch (402) cleanly.
-        forced = BatchConvertJob(client, src, voice_names[:2], tmp_path / "out", force=True, upload_concurrency=1, **FAST)
+        forced = BatchConvertJob(
+            client, src, voice_names[:2], tmp_path / "out", force=True, upload_concurrency=1, **FAST
+        )
         with pytest.raises(JobStoppedError, match="out of credits") as stopped:
             await forced.run_to_completion()
         summary = stopped.value.summary

@@ -47,7 +47,9 @@ async def test_tts_list_with_conversion_and_long_text(
     job = TTSJob(client, texts, tmp_path / "out", targets=[voice_names[0]], **FAST)
     plan = await job.plan()
     assert plan.items == 6  # 2 + the long text in 4 parts
-    assert plan.characters == len("Hello there.") + len("Second line, labelled.") + sum(len(p) for p in split_text(LONG))
+    assert plan.characters == len("Hello there.") + len("Second line, labelled.") + sum(
+        len(p) for p in split_text(LONG)
+    )
     events = [e async for e in job.run()]
     summary = job.summary
     assert summary is not None and summary.status is JobStatus.COMPLETED and summary.done == 6

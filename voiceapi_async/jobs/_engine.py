@@ -151,6 +151,7 @@ class Engine:
         self._holding: set[int] = set()
         self._slot_freed = asyncio.Event()
         self._all_final = asyncio.Event()
+        self._unannounced = 0
         self._work_ready = asyncio.Event()
         self._retry_pending: set[str] = set()
         self._downloading: set[tuple[int, int]] = set()
@@ -218,21 +219,28 @@ class Engine:
 
     def _move(self, seq: int, old: str, new: str) -> None:
         self.tracker.move(old, new)
-        if new in ("done", "failed") and seq in self._holding:
-            self._holding.discard(seq)
-            self._slot_freed.set()
+        if new in ("done", "failed") and old not in ("done", "failed"):
+            self._unannounced += 1
+            if seq in self._holding:
+                self._holding.discard(seq)
+                self._slot_freed.set()
 
-    async def _emit(self, event: JobEvent) -> None:
-        """Hand an event to the consumer; the job ends only after the last item's event is handed over."""
+    async def _emit(self, event: JobEvent, *, final: bool = False) -> None:
+        """Hand an event to the consumer.  ``final``: it announces an item's end (``ItemDone``/``ItemFailed``).
+
+        The job ends once no item is left *and* every end has been announced.
+        """
         await self._emit_raw(event)
-        if self.tracker.remaining == 0:
+        if final:
+            self._unannounced -= 1
+        if self.tracker.remaining == 0 and self._unannounced == 0:
             self._all_final.set()
 
     async def _fail(self, work: _Work, stage: str, reason: str) -> None:
         await self.journal.fail_item(work.row.seq, stage, reason)
         self._move(work.row.seq, work.stage, "failed")
         work.stage = "failed"
-        await self._emit(ItemFailed(key=work.row.key, name=work.row.name, stage=stage, reason=reason))
+        await self._emit(ItemFailed(key=work.row.key, name=work.row.name, stage=stage, reason=reason), final=True)
 
     async def _set_stage(self, work: _Work, stage: str, *, intent: bool = False) -> None:
         await self.journal.set_stage(work.row.seq, stage, intent=intent)
@@ -568,9 +576,13 @@ class Engine:
         item = await self.journal.item(seq)
         if outcome == "done":
             outputs = await self.journal.outputs_of(seq)
-            await self._emit(ItemDone(key=item.key, name=item.name, outputs=tuple(o.path or "" for o in outputs)))
+            await self._emit(
+                ItemDone(key=item.key, name=item.name, outputs=tuple(o.path or "" for o in outputs)), final=True
+            )
         else:
-            await self._emit(ItemFailed(key=item.key, name=item.name, stage="convert", reason=item.error or "failed"))
+            await self._emit(
+                ItemFailed(key=item.key, name=item.name, stage="convert", reason=item.error or "failed"), final=True
+            )
 
     # -- retries of errored conversions ---------------------------------------------------------
 
