@@ -134,6 +134,7 @@ class Engine:
         journal: Journal,
         kind: JobKind,
         options: EngineOptions,
+        project_id: str,
         output_dir: Path,
         tracker: StageTracker,
         emit: Callable[[JobEvent], Awaitable[None]],
@@ -142,6 +143,7 @@ class Engine:
         self.journal = journal
         self.kind = kind
         self.opts = options
+        self.project_id = project_id
         self.output_dir = output_dir
         self.tracker = tracker
         self._emit_raw = emit
@@ -205,7 +207,12 @@ class Engine:
         self.tracker.counts.clear()
         self.tracker.counts.update(await self.journal.counts())
         self._holding.update(await self.journal.converting_items())
-        self._scan_from = await self.journal.scan_offsets()
+        self._scan_from = await self.journal.get_meta("scan_from") or {}
+        if self.project_id not in self._scan_from and not await self.journal.any_created():
+            # A fresh job: none of its recordings exist yet, so the first pass can skip the project's history.
+            page = await self._guard(self.client.recordings.list(project_id=self.project_id, limit=1))
+            self._scan_from[self.project_id] = page.pagination.count
+            await self.journal.set_meta({"scan_from": self._scan_from})
         if self.tracker.remaining == 0:
             self._all_final.set()
         self.tracker.report()
@@ -441,41 +448,39 @@ class Engine:
     async def _poll_loop(self) -> None:
         interval = PollInterval(self.opts.poll_interval, self.opts.max_poll_interval, self.opts.poll_backoff)
         while True:
-            folders = await self.journal.active_folders()
-            if not folders:
+            if not await self.journal.has_watched():
                 self._work_ready.clear()
-                if not await self.journal.active_folders():
+                if not await self.journal.has_watched():
                     await self._work_ready.wait()
                     interval.reset()
                 continue
             await asyncio.sleep(interval.current)
             self.round += 1
-            changed = False
-            for folder_id in folders:
-                try:
-                    changed |= await self._poll_folder(folder_id)
-                except StopJob:
-                    raise
-                except VoiceAPIError:
-                    pass  # the SDK already retried; try again next round (backing off)
+            try:
+                changed = await self._poll_project()
+            except StopJob:
+                raise
+            except VoiceAPIError:
+                changed = False  # the SDK already retried; try again next round (backing off)
             interval.update(changed)
 
-    async def _poll_folder(self, folder_id: str) -> bool:
-        """One bulk pass over a folder: pages of 200 recordings, oldest first, from the first one still pending.
+    async def _poll_project(self) -> bool:
+        """One bulk pass over the job's project: pages of 200 recordings, oldest first, from the first still pending.
 
         Listing in ascending order keeps every recording's position stable, so the pass
-        starts at the first position that was still pending last time: finished history
-        is not read again.  Recordings we wait for but did not see are looked for from
+        starts where something was still pending last time: finished history (ours or
+        anyone's) is not read again, and one page answers for up to 200 recordings of any
+        of the job's folders.  Recordings we wait for but did not see are looked for from
         the start next time, then fetched one by one.
         """
-        start = self._scan_from.get(folder_id, 0)
+        start = self._scan_from.get(self.project_id, 0)
         offset, count = start, 0
         first_pending: int | None = None
         seen: set[str] = set()
         changed = False
         while True:
             page = await self._guard(
-                self.client.recordings.list(folder_id=folder_id, limit=200, offset=offset, direction="asc")
+                self.client.recordings.list(project_id=self.project_id, limit=200, offset=offset, direction="asc")
             )
             count = page.pagination.count
             outputs, originals = await self.journal.lookup([r.id for r in page.list])
@@ -493,15 +498,15 @@ class Engine:
             if not page.list or offset >= count:
                 break
         next_start = first_pending if first_pending is not None else min(offset, count)
-        missing = [rid for rid in await self.journal.watched(folder_id, self.round) if rid not in seen]
+        missing = [rid for rid in await self.journal.watched(self.round) if rid not in seen]
         if missing:
             if start > 0:
                 next_start = 0
             else:
                 changed |= await self._fetch_missing(missing[:_MAX_DIRECT_GETS])
         if next_start != start:
-            self._scan_from[folder_id] = next_start
-            await self.journal.set_scan_from(folder_id, next_start)
+            self._scan_from[self.project_id] = next_start
+            await self.journal.set_meta({"scan_from": self._scan_from})
         return changed
 
     async def _fetch_missing(self, recording_ids: Sequence[str]) -> bool:

@@ -61,6 +61,6 @@ async def ensure_folders(client: VoiceClient, journal: Journal, project_id: str,
             if known is None:
                 parent = await journal.folder(parent_rel)
                 assert parent is not None
-                folder_id = await _ensure_folder(client, project_id, folder_name(part), parent[0])
+                folder_id = await _ensure_folder(client, project_id, folder_name(part), parent)
                 await journal.set_folder(here, folder_id)
             parent_rel = here

@@ -158,7 +158,9 @@ class BaseJob:
                 raise StopJob(exc) from exc
             tracker = StageTracker(await journal.counts(), counter, on_progress)
             queue: asyncio.Queue[JobEvent] = asyncio.Queue(_EVENT_QUEUE)
-            engine = Engine(self.client, journal, self._kind(), self.options, self.output_dir, tracker, queue.put)
+            engine = Engine(
+                self.client, journal, self._kind(), self.options, project_id, self.output_dir, tracker, queue.put
+            )
             async for event in _drain(engine.run(), queue):
                 yield event
             tracker.report()

@@ -77,8 +77,7 @@ CREATE INDEX IF NOT EXISTS outputs_recording ON outputs (recording_id);
 CREATE INDEX IF NOT EXISTS outputs_stage ON outputs (stage);
 CREATE TABLE IF NOT EXISTS folders (
     rel_dir TEXT PRIMARY KEY,
-    folder_id TEXT NOT NULL,
-    scan_from INTEGER NOT NULL DEFAULT 0
+    folder_id TEXT NOT NULL
 );
 """
 
@@ -221,10 +220,10 @@ class Journal:
 
         await self._run(self._tx, put)
 
-    async def folder(self, rel_dir: str) -> tuple[str, int] | None:
-        def get() -> tuple[str, int] | None:
-            row = self.db.execute("SELECT folder_id, scan_from FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
-            return (row[0], row[1]) if row else None
+    async def folder(self, rel_dir: str) -> str | None:
+        def get() -> str | None:
+            row = self.db.execute("SELECT folder_id FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
+            return str(row[0]) if row else None
 
         return await self._run(get)
 
@@ -243,18 +242,6 @@ class Journal:
             return [r[0] for r in rows]
 
         return await self._run(get)
-
-    async def scan_offsets(self) -> dict[str, int]:
-        def get() -> dict[str, int]:
-            return dict(self.db.execute("SELECT folder_id, scan_from FROM folders").fetchall())
-
-        return await self._run(get)
-
-    async def set_scan_from(self, folder_id: str, offset: int) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE folders SET scan_from = ? WHERE folder_id = ?", (offset, folder_id))
-
-        await self._run(self._tx, put)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -462,26 +449,32 @@ class Journal:
 
         return await self._run(get) if ids else ({}, {})
 
-    async def watched(self, folder_id: str, before_round: int) -> list[str]:
-        """Recordings this folder owes us an answer for, known before ``before_round`` started."""
+    async def watched(self, before_round: int) -> list[str]:
+        """Recordings the server owes us an answer for, known before round ``before_round`` started."""
 
         def get() -> list[str]:
             rows = self.db.execute(
-                "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq WHERE i.folder_id = ?"
-                " AND i.stage = 'converting' AND o.stage IN ('processing', 'retrying') AND o.since_round < ?",
-                (folder_id, before_round),
+                "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
+                " WHERE o.stage IN ('processing', 'retrying') AND i.stage = 'converting' AND o.since_round < ?",
+                (before_round,),
             )
             return [r[0] for r in rows]
 
         return await self._run(get)
 
-    async def active_folders(self) -> list[str]:
-        def get() -> list[str]:
-            rows = self.db.execute(
-                "SELECT DISTINCT i.folder_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE i.stage = 'converting' AND o.stage IN ('processing', 'retrying')"
-            )
-            return [r[0] for r in rows if r[0]]
+    async def has_watched(self) -> bool:
+        def get() -> bool:
+            row = self.db.execute(
+                "SELECT 1 FROM outputs o JOIN items i ON i.seq = o.item_seq"
+                " WHERE o.stage IN ('processing', 'retrying') AND i.stage = 'converting' LIMIT 1"
+            ).fetchone()
+            return row is not None
+
+        return await self._run(get)
+
+    async def any_created(self) -> bool:
+        def get() -> bool:
+            return self.db.execute("SELECT 1 FROM items WHERE intent_at IS NOT NULL LIMIT 1").fetchone() is not None
 
         return await self._run(get)
 
