@@ -104,3 +104,62 @@ async def test_rerun_sends_nothing_and_missing_files_come_back(
     assert final["uploads_total"] == before["uploads_total"]
     assert Path(first.output_files[0]).stat().st_size > 44
     assert Path(first.output_files[3]).stat().st_size > 44
+
+
+@pytest.mark.parametrize("route", ["recordings.create", "orders.create"])
+async def test_answer_lost_after_the_server_acted_is_reconciled_not_resent(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], route: str
+) -> None:
+    """Every upload (or order) succeeds on the server but its answer is lost: APIConnectionError(request_sent=True)."""
+    from voiceapi_async.emulator import FaultConfig
+
+    make_tree(tmp_path / "in", 5)
+    emu.set_faults(FaultConfig(reset_after_rate=1.0, endpoints=(route,)))
+    job = BatchConvertJob(client, tmp_path / "in", voice_names[:2], tmp_path / "out", **FAST)
+    events = [e async for e in job.run()]
+    assert job.summary is not None and job.summary.done == 5
+    kind = ItemUploaded if route == "recordings.create" else ItemOrdered
+    assert sum(isinstance(e, kind) and e.reconciled for e in events) == 5
+    snap = emu.counters.snapshot()
+    assert snap["resets_after"] == 5
+    assert snap["uploads_total"] == 5 and snap["orders_total"] == 5 and snap["conversions_created"] == 10
+
+
+async def test_tts_crash_after_create_reconciles(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voiceapi_async.jobs import ItemSynthesized, TTSJob
+
+    texts = [f"Line number {i}." for i in range(6)]
+    crash_once(monkeypatch, "set_created", on_call=2)
+    with pytest.raises(Crash):
+        await TTSJob(client, texts, tmp_path / "out", upload_concurrency=1, **FAST).run_to_completion()
+    monkeypatch.undo()
+    job = TTSJob(client, texts, tmp_path / "out", **FAST)
+    events = [e async for e in job.run()]
+    assert job.summary is not None and job.summary.done == 6
+    assert sum(isinstance(e, ItemSynthesized) and e.reconciled for e in events) == 1
+    assert emu.counters.snapshot()["tts_created"] == 6
+
+
+async def test_key_revoked_mid_run_stops_then_resumes(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
+    from voiceapi_async.jobs import JobStoppedError
+
+    make_tree(tmp_path / "in", 12)
+    args = (client, tmp_path / "in", voice_names[:1], tmp_path / "out")
+    user = emu.store.users[emu.users[0].id]
+    seen = 0
+    with pytest.raises(JobStoppedError, match="authentication") as info:
+        async for event in BatchConvertJob(*args, upload_concurrency=1, **FAST).run():
+            seen += isinstance(event, ItemUploaded)
+            if seen == 4:
+                emu.store.drop_api_keys(user)
+    assert info.value.summary.status is JobStatus.STOPPED
+    assert info.value.summary.done < 12
+    emu.store.add_api_key(user, emu.api_key)
+    summary = await BatchConvertJob(*args, **FAST).run_to_completion()
+    assert summary.done == 12
+    snap = emu.counters.snapshot()
+    assert snap["uploads_total"] == 12 and snap["orders_total"] == 12

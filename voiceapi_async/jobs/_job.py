@@ -28,7 +28,24 @@ _EVENT_QUEUE = 256
 
 
 class BaseJob:
-    """Shared machinery; use ``BatchConvertJob`` or ``TTSJob``."""
+    """Shared machinery of ``BatchConvertJob`` and ``TTSJob``; these options apply to both.
+
+    - ``output_dir``: where results go; the journal lives there too (``journal_path`` to move it).
+      Re-running a job with the same output directory resumes it.
+    - ``project`` / ``folder``: found by name on the server, created if missing (``folder``
+      defaults to the output directory's name).
+    - ``upload_concurrency``: uploads/TTS requests (and their orders) in flight;
+      ``download_concurrency``: downloads in flight; ``max_active``: items between "upload
+      started" and "done" (backpressure: the bound on memory and on server-side work).
+    - ``max_conversion_retries``: ``orders.retry`` calls per errored conversion before the item fails.
+    - ``max_attempts`` / ``retry_delay``: item-level attempts of a step after transient
+      failures (the SDK's own retries come first), with a linear back-off.
+    - ``poll_interval`` / ``max_poll_interval``: the bulk poll waits ``poll_interval`` after a
+      round that saw a change, backing off x1.5 up to ``max_poll_interval`` while nothing changes.
+    - ``calibration_id`` / ``use_calibration``: passed to every order.
+    - ``force``: run even when the plan costs more credits than the account has.
+    - ``max_failures``: failures listed in the summary (the rest are counted).
+    """
 
     kind_name: ClassVar[str] = ""
 
@@ -128,7 +145,8 @@ class BaseJob:
         (unless ``force=True``), ``UnknownVoiceError`` before any upload for a voice that
         does not exist, and ``JobStoppedError`` after a clean stop on 401/402.  Cancelling
         the consuming task stops new work, lets in-flight requests finish and leaves the
-        journal consistent; run the job again to resume.  Use it as
+        journal consistent; run the job again to resume.  Items that failed validation are
+        reported (``ItemFailed(stage="validate")``) at the start of every run.  Use it as
         ``async with contextlib.aclosing(job.run()) as events:`` when you may stop early.
         """
         counter = RequestCounter()
