@@ -166,7 +166,7 @@ async def test_upload_processing_download_and_waveform(emu: Emulator, clock: Man
         snap = emu.counters.snapshot()
         assert snap["uploads_total"] == 1 and snap["uploads_by_user_file"] == {f"{emu.users[0].id}:my take.wav": 1}
         assert snap["uploads_by_label"] == {"take 1": 1}
-        assert await (await s.delete(f"/api/recordings/{rec.id}")).json() == {"id": rec.id}
+        assert await (await s.delete(f"/api/recordings/{rec.id}")).json() == [{"id": rec.id}]
         assert (await s.get(f"/api/recordings/{rec.id}")).status == 404
 
 

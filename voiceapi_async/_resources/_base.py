@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from .._errors import APITimeoutError
 
 if TYPE_CHECKING:
     from .._client import VoiceClient
 
-__all__ = ["Resource"]
+__all__ = ["Resource", "poll_until_final"]
+
+T = TypeVar("T")
 
 
 class Resource:
@@ -18,3 +25,26 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
+
+
+async def poll_until_final(
+    fetch: Callable[[], Awaitable[T]],
+    is_final: Callable[[T], bool],
+    *,
+    path: str,
+    interval: float,
+    max_interval: float,
+    timeout: float | None,
+) -> T:
+    """Fetch until ``is_final``; the interval grows 1.5x while nothing is final, up to ``max_interval``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        value = await fetch()
+        if is_final(value):
+            return value
+        if deadline is not None and time.monotonic() + interval > deadline:
+            raise APITimeoutError(
+                f"still not finished after {timeout} s (state: {getattr(value, 'state', '?')})", method="GET", path=path
+            )
+        await asyncio.sleep(interval)
+        interval = min(max_interval, interval * 1.5)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 
 from .._downloads import DownloadedFile
-from .._errors import APITimeoutError, InvalidRequestError
+from .._errors import InvalidRequestError
 from .._models import (
     Calibration,
     CalibrationPage,
@@ -31,7 +29,7 @@ from .._models import (
 )
 from .._uploads import AudioSource, PreparedUpload, prepare_upload
 from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
-from ._base import Resource
+from ._base import Resource, poll_until_final
 
 __all__ = ["Calibrations", "Notes", "Recordings"]
 
@@ -188,7 +186,12 @@ class Recordings(Resource):
     async def delete(self, recording_id: str) -> builtins.list[DeletedId]:
         """``DELETE /api/recordings/{id}``: the ids deleted (an original takes its conversions along)."""
         path = f"/api/recordings/{check_id(recording_id, field='recording_id')}"
-        return await self._client._request("DELETE", path, builtins.list[DeletedId])
+        answer: Any = await self._client._request(
+            "DELETE",
+            path,
+            builtins.list[DeletedId] | DeletedId,  # type: ignore[arg-type]  # the OpenAPI's list, or one object
+        )
+        return answer if isinstance(answer, builtins.list) else [answer]
 
     async def export(
         self, original_id: str, destination: str | os.PathLike[str], *, starred_only: bool = False
@@ -228,19 +231,14 @@ class Recordings(Resource):
         For many recordings poll a whole folder with ``recordings.list(folder_id=...)``
         instead: one request answers for up to 200 of them.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            recording = await self.get(recording_id)
-            if recording.is_final:
-                return recording
-            if deadline is not None and time.monotonic() + interval > deadline:
-                raise APITimeoutError(
-                    f"recording still {recording.state} after {timeout} s",
-                    method="GET",
-                    path=f"/api/recordings/{recording_id}",
-                )
-            await asyncio.sleep(interval)
-            interval = min(max_interval, interval * 1.5)
+        return await poll_until_final(
+            lambda: self.get(recording_id),
+            lambda recording: recording.is_final,
+            path=f"/api/recordings/{recording_id}",
+            interval=interval,
+            max_interval=max_interval,
+            timeout=timeout,
+        )
 
 
 class Calibrations(Resource):
@@ -256,6 +254,24 @@ class Calibrations(Resource):
         """``GET /api/calibration/{id}``."""
         path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}"
         return await self._client._request("GET", path, Calibration)
+
+    async def wait(
+        self,
+        calibration_id: str,
+        *,
+        interval: float = 2.0,
+        max_interval: float = 30.0,
+        timeout: float | None = 600.0,
+    ) -> Calibration:
+        """Poll a calibration until it is ``calibrated`` or ``error``."""
+        return await poll_until_final(
+            lambda: self.get(calibration_id),
+            lambda calibration: calibration.state.is_final,
+            path=f"/api/calibration/{calibration_id}",
+            interval=interval,
+            max_interval=max_interval,
+            timeout=timeout,
+        )
 
     async def list(
         self, *, limit: int | None = None, offset: int | None = None, search: str | None = None

@@ -317,12 +317,14 @@ class Store:
         if rec.ready_at is not None:
             self.users[rec.user_id].pending.add(model.id)
 
-    def delete_recording(self, rec: RecRec) -> None:
+    def delete_recording(self, rec: RecRec) -> list[str]:
+        """Delete a recording (an original takes its conversions along); the ids deleted."""
         model = rec.model
+        deleted = [model.id]
         for cid in list(rec.conversions):
             conv = self.recordings.get(cid)
             if conv is not None:
-                self.delete_recording(conv)
+                deleted += self.delete_recording(conv)
         self.recordings.pop(model.id, None)
         user = self.users[rec.user_id]
         user.pending.discard(model.id)
@@ -338,15 +340,18 @@ class Store:
             if path:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
+        return deleted
 
-    def delete_folder(self, folder: FolderRec) -> None:
+    def delete_folder(self, folder: FolderRec) -> list[str]:
+        deleted = [folder.model.id]
         for rid in list(folder.originals) + list(folder.recordings):
             rec = self.recordings.get(rid)
             if rec is not None:
-                self.delete_recording(rec)
+                deleted += self.delete_recording(rec)
         self.folders.pop(folder.model.id, None)
         if project := self.projects.get(folder.model.project_id):
             project.folders.pop(folder.model.id, None)
+        return deleted
 
     def delete_project(self, project: ProjectRec) -> None:
         for fid in list(project.folders):

@@ -205,9 +205,9 @@ async def rename_folder(st: Store, request: web.Request, user: UserRec) -> web.S
 
 
 async def delete_folder(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    """The OpenAPI's ``[uuid]``: the ids of the folder and of the recordings deleted with it."""
     rec = _folder(st, request, user)
-    st.delete_folder(rec)
-    return json_response(DeletedId(id=rec.model.id))
+    return json_response(st.delete_folder(rec))
 
 
 ROUTES = [

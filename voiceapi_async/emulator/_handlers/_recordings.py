@@ -261,9 +261,9 @@ async def put(st: Store, request: web.Request, user: UserRec) -> web.StreamRespo
 
 
 async def delete(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    """The OpenAPI's ``[RecordingDeleteResp]``: the original and its conversions."""
     rec = _rec(st, request, user)
-    st.delete_recording(rec)
-    return json_response(DeletedId(id=rec.model.id))
+    return json_response([DeletedId(id=rid) for rid in st.delete_recording(rec)])
 
 
 async def export(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
