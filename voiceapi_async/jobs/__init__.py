@@ -11,7 +11,8 @@
 
 A SQLite journal in the output directory records every step, so running the same job
 again resumes it: nothing is uploaded, ordered or downloaded twice.  The library never
-prints; observe it through events, ``on_progress`` callbacks and the summary.
+prints; observe it through events, ``on_progress`` callbacks and the summary, and read a
+journal afterwards (offline) with ``read_journal(output_dir)``.
 """
 
 from ._convert import BatchConvertJob
@@ -41,6 +42,7 @@ from ._events import (
 )
 from ._job import JOURNAL_NAME, BaseJob
 from ._progress import ProgressCallback
+from ._report import ItemReport, JournalReport, OutputReport, read_journal
 from ._sources import DEFAULT_INCLUDE, AudioInputs
 from ._targets import Target
 from ._texts import TextItem, TTSInputs, split_text
@@ -59,6 +61,7 @@ __all__ = [
     "ItemFailed",
     "ItemFailure",
     "ItemOrdered",
+    "ItemReport",
     "ItemRetried",
     "ItemSynthesized",
     "ItemUploaded",
@@ -70,6 +73,8 @@ __all__ = [
     "JobStoppedError",
     "JobSummary",
     "JournalMismatchError",
+    "JournalReport",
+    "OutputReport",
     "Progress",
     "ProgressCallback",
     "TTSInputs",
@@ -77,5 +82,6 @@ __all__ = [
     "Target",
     "TextItem",
     "UnknownVoiceError",
+    "read_journal",
     "split_text",
 ]

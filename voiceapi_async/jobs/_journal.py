@@ -138,6 +138,13 @@ _ITEM_COLS = (
     "original_state, intent_at, attempts, error, error_stage"
 )
 _OUTPUT_COLS = "item_seq, target, recording_id, stage, retries, url, path, size, error"
+# Read-only queries shared with ``_report`` (which reads a journal without running a job).
+COUNTS_SQL = "SELECT stage, count(*) FROM items GROUP BY stage"
+FAILURES_SQL = (
+    "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items"
+    " WHERE stage = 'failed' ORDER BY seq LIMIT ?"
+)
+FAILED_COUNT_SQL = "SELECT count(*) FROM items WHERE stage = 'failed'"
 
 
 def _item(row: Sequence[Any]) -> ItemRow:
@@ -331,7 +338,7 @@ class Journal:
 
     async def counts(self) -> dict[str, int]:
         def get() -> dict[str, int]:
-            return dict(self.db.execute("SELECT stage, count(*) FROM items GROUP BY stage").fetchall())
+            return dict(self.db.execute(COUNTS_SQL).fetchall())
 
         return await self._run(get)
 
@@ -354,12 +361,8 @@ class Journal:
 
     async def failures(self, limit: int) -> tuple[list[tuple[str, str, str, str]], int]:
         def get() -> tuple[list[tuple[str, str, str, str]], int]:
-            rows = self.db.execute(
-                "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items"
-                " WHERE stage = 'failed' ORDER BY seq LIMIT ?",
-                (limit,),
-            ).fetchall()
-            total = self.db.execute("SELECT count(*) FROM items WHERE stage = 'failed'").fetchone()[0]
+            rows = self.db.execute(FAILURES_SQL, (limit,)).fetchall()
+            total = self.db.execute(FAILED_COUNT_SQL).fetchone()[0]
             return rows, total
 
         return await self._run(get)
