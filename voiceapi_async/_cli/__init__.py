@@ -36,7 +36,16 @@ from .._version import __version__
 from ._commands import add_account_commands
 from ._output import Output
 
-__all__ = ["EXIT_AUTH", "EXIT_CREDITS", "EXIT_FAILED_ITEMS", "EXIT_NETWORK", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_CREDITS",
+    "EXIT_FAILED_ITEMS",
+    "EXIT_INTERRUPTED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED_ITEMS = 1

@@ -1,11 +1,218 @@
-"""Job commands: convert, tts, plan, status, demo (filled in with the orchestrator)."""
+"""Job commands: convert, tts, plan, status (and demo, in ``_demo``).
+
+Each builds a ``BatchConvertJob``/``TTSJob`` from its flags; ``_run.run_job`` does the
+rest (plan, progress, Ctrl-C, reports, exit code), so the commands stay declarative.
+"""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from .._client import VoiceClient
+from ..jobs import DEFAULT_INCLUDE, BatchConvertJob, JobConfigError, JournalReport, Target, TTSJob, read_journal
+from ._demo import add_demo_command
+from ._output import Output
+from ._report import report_paths, show_failures, write_reports
+from ._run import run_job, show_plan_result
 
 __all__ = ["add_job_commands"]
 
+T = TypeVar("T")
+
 
 def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    return None
+    targets = argparse.ArgumentParser(add_help=False)
+    group = targets.add_argument_group(
+        "targets (--accent, --narration-style, --semitones: once for all voices or once per voice)"
+    )
+    group.add_argument("--voice", action="append", metavar="NAME_OR_ID", help="a voice to convert to (repeatable)")
+    group.add_argument("--accent", action="append", metavar="NAME_OR_ID")
+    group.add_argument("--narration-style", action="append", metavar="NAME_OR_ID")
+    group.add_argument("--semitones", action="append", type=float, metavar="N", help="pitch correction")
+
+    audio = argparse.ArgumentParser(add_help=False)
+    audio.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or directories (walked recursively)")
+    audio.add_argument("--include", action="append", metavar="GLOB", help=f"default: {' '.join(DEFAULT_INCLUDE)}")
+    audio.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    audio.add_argument("--mirror-tree", action="store_true", help="one server folder per input directory")
+
+    run = argparse.ArgumentParser(add_help=False)
+    run.add_argument("--out", required=True, type=Path, metavar="DIR", help="results, journal and reports go here")
+    run.add_argument("--project", default="voiceapi-async jobs", help="server project (found or created)")
+    run.add_argument("--folder", default=None, help="server folder (default: the output directory's name)")
+    run.add_argument("--concurrency", type=int, default=4, metavar="N", help="uploads and downloads in flight")
+    run.add_argument("--max-retries", type=int, default=2, metavar="N", help="re-orders of a failed conversion")
+    run.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="first wait between polls")
+    run.add_argument("--dry-run", action="store_true", help="only plan: show files, duration and cost; send nothing")
+    run.add_argument("--force", action="store_true", help="run even if the plan costs more than the credits")
+    run.add_argument("--report", default=None, metavar="PATH", help="report.json or .csv (default: both in --out)")
+
+    convert = sub.add_parser(
+        "convert", parents=[common, audio, targets, run], help="convert audio files to one or more voices"
+    )
+    convert.set_defaults(handler=cmd_convert)
+
+    tts = sub.add_parser("tts", parents=[common, targets, run], help="speak texts (.txt, .csv, .jsonl), then convert")
+    tts.add_argument("input", type=Path, metavar="INPUT", help=".txt (a text a line), .csv or .jsonl (a 'text' field)")
+    tts.add_argument("--tts-voice", default=None, metavar="NAME_OR_ID", help="the TTS voice (default: the service's)")
+    tts.add_argument("--language", default=None, help="the texts' language")
+    tts.set_defaults(handler=cmd_tts)
+
+    plan = sub.add_parser(
+        "plan", parents=[common, audio, targets], help="what a conversion would cost; exit 4 if unaffordable"
+    )
+    plan.add_argument("--out", type=Path, default=None, metavar="DIR", help="price what is left of the job in DIR")
+    plan.set_defaults(handler=cmd_plan)
+
+    status = sub.add_parser("status", parents=[common], help="a job's progress, failures and outputs (offline)")
+    status.add_argument("journal", type=Path, metavar="JOURNAL_OR_OUT_DIR")
+    status.add_argument("--limit", type=int, default=20, metavar="N", help="failures and outputs listed (default 20)")
+    status.add_argument("--report", default=None, metavar="PATH", help="also write a report (.json or .csv)")
+    status.set_defaults(runner=cmd_status)
+
+    add_demo_command(sub, common)
+
+
+# -- building jobs from flags -----------------------------------------------------------------
+
+
+def _per_voice(values: Sequence[T] | None, voices: int, flag: str) -> Sequence[T | None]:
+    if not values:
+        return [None] * voices
+    if len(values) == 1:
+        return list(values) * voices
+    if len(values) == voices:
+        return list(values)
+    raise JobConfigError(f"give {flag} once (for every voice) or once per --voice ({voices}), not {len(values)} times")
+
+
+def targets_from(args: argparse.Namespace) -> list[Target]:
+    voices: list[str] = args.voice or []
+    columns = zip(
+        voices,
+        _per_voice(args.accent, len(voices), "--accent"),
+        _per_voice(args.narration_style, len(voices), "--narration-style"),
+        _per_voice(args.semitones, len(voices), "--semitones"),
+        strict=True,
+    )
+    return [Target(v, accent=a, narration_style=s, semitones_correction=n) for v, a, s, n in columns]
+
+
+def _job_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "project": args.project,
+        "folder": args.folder,
+        "upload_concurrency": args.concurrency,
+        "download_concurrency": args.concurrency,
+        "max_conversion_retries": args.max_retries,
+        "force": args.force,
+        "poll_interval": args.poll_interval,
+        "max_poll_interval": max(30.0, args.poll_interval),
+    }
+
+
+def _audio_options(args: argparse.Namespace) -> dict[str, Any]:
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:
+        raise JobConfigError(f"no such file or directory: {', '.join(missing)}")
+    if not args.voice:
+        raise JobConfigError("give at least one --voice")
+    return {"include": args.include or DEFAULT_INCLUDE, "exclude": args.exclude, "mirror_tree": args.mirror_tree}
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+async def cmd_convert(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
+    job = BatchConvertJob(
+        client, args.inputs, targets_from(args), args.out, **_audio_options(args), **_job_options(args)
+    )
+    return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+
+
+async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
+    if not args.input.is_file():
+        raise JobConfigError(f"no such file: {args.input}")
+    job = TTSJob(
+        client,
+        args.input,
+        args.out,
+        targets=targets_from(args),
+        tts_voice=args.tts_voice,
+        language=args.language,
+        **_job_options(args),
+    )
+    return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+
+
+async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
+    options = _audio_options(args)
+    with tempfile.TemporaryDirectory(prefix="voiceapi-plan-") as scratch:
+        # Without --out the discovery goes to a throw-away journal; with it, it is the job's own.
+        job = BatchConvertJob(client, args.inputs, targets_from(args), args.out or scratch, **options)
+        plan = await job.plan()
+    return show_plan_result(plan, out, as_json=args.json)
+
+
+async def cmd_status(args: argparse.Namespace, out: Output) -> int:
+    """Read the journal offline (no API call, no key needed)."""
+    try:
+        journal = read_journal(args.journal)
+    except (OSError, ValueError) as exc:
+        out.error(str(exc))
+        return 2
+    failures = journal.failures(args.limit)
+    reports = write_reports(journal, report_paths(args.report, journal.path.parent)) if args.report else []
+    if args.json:
+        result = {
+            "journal": str(journal.path),
+            "kind": journal.kind,
+            "status": journal.status,
+            "total": journal.total,
+            "counts": journal.counts,
+            "outputs": journal.outputs,
+            "failed": journal.failed,
+            "failures": failures,
+            "output_files": _output_files(journal, args.limit),
+            "reports": [str(p) for p in reports],
+        }
+        out.line(msgspec.json.encode(result).decode())
+        return 0
+    out.fields(
+        f"job ({journal.kind or 'unknown'}) — {journal.status}",
+        [
+            ("journal", journal.path),
+            ("project / folder", f"{journal.project} / {journal.folder}"),
+            ("targets", ", ".join(journal.targets) or "-"),
+            ("items", journal.total),
+            *((f"  {stage}", n) for stage, n in sorted(journal.counts.items())),
+            ("files downloaded", journal.outputs.get("downloaded", 0)),
+            *((f"report ({p.suffix[1:]})", p) for p in reports),
+        ],
+    )
+    if failures:
+        show_failures(out, [(f.name, f.stage, f.reason) for f in failures], journal.failed)
+    files = _output_files(journal, args.limit)
+    if files:
+        more = journal.outputs.get("downloaded", 0) - len(files)
+        out.table(f"outputs{f' (first {len(files)})' if more > 0 else ''}", ["file", "target", "bytes"], files)
+    if journal.status == "incomplete":
+        out.message(f"{journal.unfinished} items unfinished: run the same command again to resume")
+    return 0
+
+
+def _output_files(journal: JournalReport, limit: int) -> list[tuple[str, str, int | None]]:
+    files: list[tuple[str, str, int | None]] = []
+    for item in journal.items():
+        for o in item.outputs:
+            if o.state == "downloaded" and o.path:
+                files.append((o.path, o.target, o.size))
+                if len(files) >= limit:
+                    return files
+    return files

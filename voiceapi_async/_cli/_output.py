@@ -13,6 +13,7 @@ from typing import Any, TextIO
 try:  # pragma: no cover - exercised when the extra is installed
     import rich.console
     import rich.table
+    import rich.text
 
     HAVE_RICH = True
 except ImportError:  # pragma: no cover
@@ -30,7 +31,7 @@ class Output:
         self.rich = HAVE_RICH and not plain
         if self.rich:
             self._out = rich.console.Console(file=self.stdout, highlight=False, soft_wrap=True)
-            self._err = rich.console.Console(file=self.stderr, highlight=False)
+            self._err = rich.console.Console(file=self.stderr, highlight=False, soft_wrap=True)
 
     @property
     def err_console(self) -> Any:
@@ -58,7 +59,7 @@ class Output:
             for column in columns:
                 table.add_column(column)
             for row in rows:
-                table.add_row(*("" if v is None else str(v) for v in row))
+                table.add_row(*(_text(v) for v in row))
             self._out.print(table)
             return
         cells = [[str(c) for c in columns], *[["" if v is None else str(v) for v in row] for row in rows]]
@@ -68,3 +69,23 @@ class Output:
             print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=self.stdout)
             if i == 0:
                 print("  ".join("-" * w for w in widths), file=self.stdout)
+
+    def fields(self, title: str, rows: Sequence[tuple[str, Any]]) -> None:
+        """A two-column "name: value" table without a header (plans, summaries)."""
+        if self.rich:
+            table = rich.table.Table(title=title, title_justify="left", show_header=False)
+            table.add_column(style="bold")
+            table.add_column()
+            for name, value in rows:
+                table.add_row(_text(name), _text(value))
+            self._out.print(table)
+            return
+        width = max((len(name) for name, _ in rows), default=0) + 1
+        print(title, file=self.stdout)
+        for name, value in rows:
+            print(f"  {name + ':':<{width}} {'' if value is None else value}".rstrip(), file=self.stdout)
+
+
+def _text(value: Any) -> Any:
+    """A cell as literal text: file names like ``[take 1].wav`` are not rich markup."""
+    return rich.text.Text("" if value is None else str(value))

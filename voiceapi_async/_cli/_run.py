@@ -1,0 +1,130 @@
+"""Running a job from the command line: plan, live progress, Ctrl-C, reports, summary and the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from .._errors import AuthenticationError
+from ..jobs import BaseJob, CostGuardError, JobPlan, JobStatus, JobStoppedError, JobSummary, TTSJob, read_journal
+from . import EXIT_AUTH, EXIT_CREDITS, EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from ._output import Output
+from ._progress import ProgressView
+from ._report import report_paths, show_plan, show_summary, write_reports
+
+__all__ = ["run_job", "show_plan_result"]
+
+RESUME_HINT = "the journal is consistent: run the same command again to resume"
+
+
+def show_plan_result(plan: JobPlan, out: Output, *, as_json: bool, force: bool = False) -> int:
+    """Print a plan (table or JSON); exit 4 when the credits cannot pay for it (unless forced)."""
+    if as_json:
+        out.line(msgspec.json.encode(plan).decode())
+    else:
+        show_plan(plan, out)
+    if plan.affordable or force:
+        return EXIT_OK
+    out.error(
+        f"this job would charge about {plan.remaining_charge:.1f} s but the account has {plan.credits or 0:.1f} s"
+        " of credits; nothing was spent (top up, narrow the inputs, or pass --force to run anyway)"
+    )
+    return EXIT_CREDITS
+
+
+async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | None, as_json: bool) -> int:
+    """Plan (``dry_run``: only that), then run with progress; reports and a summary are written even when stopped."""
+    try:
+        paths = report_paths(report, job.output_dir)
+    except ValueError as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
+    plan = await job.plan()
+    if plan.items == 0:
+        out.error("nothing to do: no inputs found (check the path and --include/--exclude)")
+        return EXIT_USAGE
+    if dry_run or not (plan.affordable or job.force):
+        return show_plan_result(plan, out, as_json=as_json, force=job.force)
+    out.message(
+        f"{plan.items} items ({plan.invalid} invalid), {plan.total_duration:.1f} s of audio, "
+        f"{plan.conversions_per_item} conversions each: about {plan.remaining_charge:.1f} s to pay"
+        + ("" if plan.credits is None else f" of {plan.credits:.1f} s of credits")
+    )
+    view = ProgressView(
+        out,
+        created="synthesized" if isinstance(job, TTSJob) else "uploaded",
+        files=(plan.items - plan.invalid) * max(1, plan.conversions_per_item),
+        files_before=read_journal(job.journal_path).outputs.get("downloaded", 0),
+    )
+    stopped: JobStoppedError | None = None
+    with view:
+        task = asyncio.create_task(_consume(job, view))
+        with _cancel_on_sigint(task, view.note):
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except JobStoppedError as exc:
+                stopped = exc
+            except CostGuardError as exc:  # the credits went down between the plan and the run
+                return show_plan_result(exc.plan, out, as_json=as_json)
+    summary = job.summary
+    assert summary is not None
+    written = write_reports(read_journal(job.journal_path), paths, summary)
+    _show_result(summary, out, job.output_dir, written, as_json)
+    return _exit_code(summary, stopped, out)
+
+
+async def _consume(job: BaseJob, view: ProgressView) -> None:
+    async with contextlib.aclosing(job.run(on_progress=view.on_progress)) as events:
+        async for event in events:
+            view.on_event(event)
+
+
+@contextlib.contextmanager
+def _cancel_on_sigint(task: asyncio.Task[None], note: Callable[[str], None]) -> Iterator[None]:
+    """Ctrl-C cancels the job's task (it finishes the requests in flight and closes the journal); twice forces."""
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        note("interrupted: finishing the requests in flight and saving the journal (Ctrl-C again to quit at once)")
+        loop.remove_signal_handler(signal.SIGINT)
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _show_result(summary: JobSummary, out: Output, output_dir: Path, reports: list[Path], as_json: bool) -> None:
+    if as_json:
+        result = {"summary": msgspec.to_builtins(summary), "reports": [str(p) for p in reports]}
+        out.line(msgspec.json.encode(result).decode())
+    else:
+        show_summary(summary, out, output_dir=output_dir, reports=reports)
+
+
+def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output) -> int:
+    if stopped is not None:
+        auth = isinstance(stopped.__cause__, AuthenticationError)
+        fix = "check --api-key / VOICEAPI_API_KEY" if auth else "top up the account's credits"
+        out.error(f"{stopped.__cause__ or stopped} — {fix}; {RESUME_HINT}")
+        return EXIT_AUTH if auth else EXIT_CREDITS
+    if summary.status is JobStatus.CANCELLED:
+        out.message(f"interrupted; {RESUME_HINT}")
+        return EXIT_INTERRUPTED
+    if summary.status is JobStatus.COMPLETED_WITH_FAILURES:
+        out.message(f"{summary.failed} of {summary.total} items failed: see the summary and the report")
+        return EXIT_FAILED_ITEMS
+    return EXIT_OK
