@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.examples._load import load_example
 from tests.sdk.samples import wav_bytes
 from voiceapi_async.emulator import Emulator
-
-EXAMPLES = Path(__file__).parents[2] / "examples"
-
-
-def load_example(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.voiceapi_emulator(original_delay=0.02, conversion_delay=(0.05, 0.1))
