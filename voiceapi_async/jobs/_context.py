@@ -1,0 +1,143 @@
+"""What the engine's stages share: the job's options, the journal, stage counts, events and critical sections.
+
+Each stage (``_submit``, ``_watch``, ``_retry``, ``_fetch``) gets this context instead of
+the whole engine, so a stage sees only the bookkeeping every stage must keep consistent:
+an item's move between stages, the announcement of its end, and the slot it frees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import PurePosixPath
+from typing import Any, Protocol, TypeVar
+
+from .._client import VoiceClient
+from .._models import Recording
+from ._events import ItemDone, ItemFailed, JobEvent
+from ._journal import ItemRow, Journal, OutputRow
+from ._progress import StageTracker
+from ._targets import ResolvedTarget
+
+__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work"]
+
+T = TypeVar("T")
+#: Rows read from the journal at a time by the feeders.
+CHUNK = 64
+
+
+class JobKind(Protocol):
+    """What differs between a speech-to-speech and a TTS job."""
+
+    def create_original(self, item: ItemRow) -> Awaitable[Recording]:
+        """Send the non-idempotent request that makes the item's original."""
+
+    def created_event(self, item: ItemRow, original_id: str, reconciled: bool) -> JobEvent: ...
+
+    def targets_for(self, item: ItemRow) -> Sequence[ResolvedTarget]: ...
+
+    def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
+        """Where an output goes, relative to the output directory."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineOptions:
+    upload_concurrency: int = 4
+    download_concurrency: int = 4
+    max_active: int = 200
+    max_conversion_retries: int = 2
+    max_attempts: int = 4
+    retry_delay: float = 1.0
+    poll_interval: float = 1.0
+    max_poll_interval: float = 30.0
+    poll_backoff: float = 1.5
+    calibration_id: str | None = None
+    use_calibration: bool | None = None
+
+
+@dataclasses.dataclass
+class Work:
+    """An item in a submit worker, with the stage the tracker last saw."""
+
+    row: ItemRow
+    stage: str
+
+
+@dataclasses.dataclass(eq=False)
+class EngineContext:
+    """The state every stage reads or moves; ``round`` is the current poll round (set by the poller)."""
+
+    client: VoiceClient
+    journal: Journal
+    kind: JobKind
+    opts: EngineOptions
+    tracker: StageTracker
+    emit_event: Callable[[JobEvent], Awaitable[None]]
+    round: int = 0
+    #: Items between "upload started" and "done" (at most ``max_active``); ``slot_freed`` wakes the feeder.
+    holding: set[int] = dataclasses.field(default_factory=set)
+    slot_freed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    #: Set when an item starts converting: the poller has something to watch.
+    work_ready: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    #: Set when no item is left and every end has been announced.
+    all_final: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    unannounced: int = 0
+    critical_tasks: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+
+    async def critical(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` to its end even if the job is cancelled meanwhile."""
+        task = asyncio.ensure_future(coro)
+        self.critical_tasks.add(task)
+        task.add_done_callback(self.critical_tasks.discard)
+        return await asyncio.shield(task)
+
+    def move(self, seq: int, old: str, new: str) -> None:
+        self.tracker.move(old, new)
+        if new in ("done", "failed") and old not in ("done", "failed"):
+            self.unannounced += 1
+            if seq in self.holding:
+                self.holding.discard(seq)
+                self.slot_freed.set()
+
+    async def emit(self, event: JobEvent, *, final: bool = False) -> None:
+        """Hand an event to the consumer.  ``final``: it announces an item's end (``ItemDone``/``ItemFailed``).
+
+        The job ends once no item is left *and* every end has been announced.
+        """
+        await self.emit_event(event)
+        if final:
+            self.unannounced -= 1
+        if self.tracker.remaining == 0 and self.unannounced == 0:
+            self.all_final.set()
+
+    async def fail(self, work: Work, stage: str, reason: str) -> None:
+        await self.journal.fail_item(work.row.seq, stage, reason)
+        self.move(work.row.seq, work.stage, "failed")
+        work.stage = "failed"
+        await self.emit(ItemFailed(key=work.row.key, name=work.row.name, stage=stage, reason=reason), final=True)
+
+    async def output_failed(self, out: OutputRow, reason: str) -> None:
+        await self.journal.set_output(out.item_seq, out.target, "failed", error=reason)
+        await self.settle(out.item_seq)
+
+    async def settle(self, seq: int) -> None:
+        """End a converting item once all its outputs are final: done, or failed if any output failed."""
+        outcome = await self.journal.settle_item(seq)
+        if outcome is None:
+            return
+        self.move(seq, "converting", outcome)
+        item = await self.journal.item(seq)
+        if outcome == "done":
+            outputs = await self.journal.outputs_of(seq)
+            await self.emit(
+                ItemDone(key=item.key, name=item.name, outputs=tuple(o.path or "" for o in outputs)), final=True
+            )
+        else:
+            await self.emit(
+                ItemFailed(key=item.key, name=item.name, stage="convert", reason=item.error or "failed"), final=True
+            )
+
+    def target_name(self, item: ItemRow, target: int) -> str:
+        targets = self.kind.targets_for(item)
+        return targets[target].label if 0 <= target < len(targets) else "original"

@@ -1,0 +1,132 @@
+"""Downloads: converted outputs written to the output directory, and downloaded files checked on resume.
+
+Downloading is idempotent, so it needs no critical section: a killed download leaves a
+partial file (removed before the output is downloaded again) and the output stays ``converted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from .._errors import NotFoundError, PermissionDeniedError, VoiceAPIError
+from ._context import CHUNK, EngineContext
+from ._events import ItemDownloaded
+from ._journal import OutputRow
+from ._outcomes import guard, reason
+
+__all__ = ["Downloader"]
+
+
+class Downloader:
+    """``queue`` takes ``(output, server file name)`` from the poller; ``download_concurrency`` workers drain it."""
+
+    def __init__(self, ctx: EngineContext, output_dir: Path) -> None:
+        self.ctx = ctx
+        self.output_dir = output_dir
+        self.queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue(max(8, ctx.opts.download_concurrency * 4))
+        self._downloading: set[tuple[int, int]] = set()
+
+    async def reopen_missing(self) -> None:
+        """Outputs an earlier run downloaded whose file is gone or has another size: download them again."""
+        after = (0, -1)
+        while rows := await self.ctx.journal.outputs_in_stage("downloaded", after, 256):
+            after = (rows[-1].item_seq, rows[-1].target)
+            for out in rows:
+                if not await asyncio.to_thread(_file_matches, out.path, out.size):
+                    await self.ctx.journal.reopen_output(out.item_seq, out.target)
+
+    async def feed(self) -> None:
+        """Results a previous run saw converted but did not download."""
+        after = (0, -1)
+        while rows := await self.ctx.journal.outputs_in_stage("converted", after, CHUNK):
+            after = (rows[-1].item_seq, rows[-1].target)
+            for out in rows:
+                await self.queue.put((out, ""))
+
+    async def worker(self) -> None:
+        while True:
+            out, file_name = await self.queue.get()
+            await self._download(out, file_name)
+
+    async def _download(self, out: OutputRow, file_name: str) -> None:
+        slot = (out.item_seq, out.target)
+        if slot in self._downloading:
+            return
+        self._downloading.add(slot)
+        try:
+            await self._download_one(out, file_name)
+        finally:
+            self._downloading.discard(slot)
+
+    async def _download_one(self, out: OutputRow, file_name: str) -> None:
+        journal = self.ctx.journal
+        item = await journal.item(out.item_seq)
+        current = next((o for o in await journal.outputs_of(out.item_seq) if o.target == out.target), None)
+        if item.stage != "converting" or current is None or current.stage != "converted" or out.recording_id is None:
+            return
+        url = current.url
+        relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
+        destination = self.output_dir / relative
+        await asyncio.to_thread(_remove_partials, destination)
+        last = ""
+        max_attempts = self.ctx.opts.max_attempts
+        for attempt in range(1, max_attempts + 1):
+            try:
+                if not url:
+                    url = (await guard(self.ctx.client.recordings.get(out.recording_id))).url
+                if not url:
+                    raise NotFoundError("the recording has no url", status_code=404, method="GET", path="")
+                downloaded = await guard(self.ctx.client.recordings.download(url, destination))
+                break
+            except (NotFoundError, PermissionDeniedError) as exc:
+                url = None  # a stale or expired link: ask for the recording again
+                last = reason(exc)
+            except VoiceAPIError as exc:
+                last = reason(exc)
+            if attempt < max_attempts:
+                await asyncio.sleep(self.ctx.opts.retry_delay * attempt)
+        else:
+            await self.ctx.output_failed(out, f"download failed: {last}")
+            return
+        await journal.set_output(
+            out.item_seq, out.target, "downloaded", path=str(downloaded.path), size=downloaded.size, url=url
+        )
+        await self.ctx.emit(
+            ItemDownloaded(
+                key=item.key,
+                name=item.name,
+                target=self.ctx.target_name(item, out.target),
+                recording_id=out.recording_id,
+                path=str(downloaded.path),
+                size=downloaded.size,
+            )
+        )
+        await self.ctx.settle(out.item_seq)
+
+
+def _extension(url: str | None, file_name: str | None) -> str:
+    for name in (file_name, urlsplit(url or "").path.rsplit("/", 1)[-1]):
+        suffix = PurePosixPath(name or "").suffix
+        if suffix and len(suffix) <= 6:
+            return suffix.lower()
+    return ".wav"
+
+
+def _remove_partials(destination: Path) -> None:
+    """Temporary files a killed run left next to ``destination`` (the SDK writes ``.<name>.<random>.part``)."""
+    if destination.parent.is_dir():
+        for stale in destination.parent.glob(f".{glob.escape(destination.name)}.*.part"):
+            stale.unlink(missing_ok=True)
+
+
+def _file_matches(path: str | None, size: int | None) -> bool:
+    if not path or size is None:
+        return False
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False

@@ -1,0 +1,72 @@
+"""What a failed request means for the job: stop it, retry the item, ask the server first, or give up on the item.
+
+Shared by the stages that send non-idempotent requests (``_submit``, ``_retry``) and by
+every stage that must turn a 401/402 into a clean stop of the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from .._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    InsufficientCreditsError,
+    InternalServerError,
+    InvalidRequestError,
+    RateLimitError,
+    VoiceAPIError,
+)
+
+__all__ = ["ItemRefused", "StopJob", "Transient", "Uncertain", "classify", "guard", "reason"]
+
+T = TypeVar("T")
+
+
+class StopJob(Exception):
+    """An account-level error (401, 402): stop the whole batch cleanly."""
+
+    def __init__(self, cause: VoiceAPIError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class Uncertain(Exception):
+    """The request may have been carried out: reconcile before sending it again."""
+
+
+class Transient(Exception):
+    """Nothing happened on the server; the same request may be sent again later."""
+
+
+class ItemRefused(Exception):
+    """The server (or a local check) refused this item for good."""
+
+
+def reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def classify(exc: Exception) -> Exception:
+    """What a failed non-idempotent request means for the item."""
+    if isinstance(exc, (AuthenticationError, InsufficientCreditsError)):
+        return StopJob(exc)
+    if isinstance(exc, APIConnectionError):
+        return Uncertain(reason(exc)) if exc.request_sent else Transient(reason(exc))
+    if isinstance(exc, InternalServerError):
+        return Uncertain(reason(exc))  # a 5xx to a POST may hide a done deed (e.g. a gateway timeout)
+    if isinstance(exc, RateLimitError):
+        return Transient(reason(exc))
+    if isinstance(exc, (APIStatusError, InvalidRequestError)):
+        return ItemRefused(reason(exc))
+    return exc
+
+
+async def guard(coro: Awaitable[T]) -> T:
+    """Await ``coro``, turning a 401/402 into ``StopJob``."""
+    try:
+        return await coro
+    except (AuthenticationError, InsufficientCreditsError) as exc:
+        raise StopJob(exc) from exc

@@ -1,0 +1,163 @@
+"""Watching conversions: the whole project polled in bulk, each polled state applied to the journal.
+
+A converted output goes to the download queue; an errored one to the retry queue (or
+fails once its retries are spent); an original that failed processing fails its item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+from .._errors import NotFoundError, VoiceAPIError
+from .._models import Recording, RecordingState
+from ._context import EngineContext, Work
+from ._events import ItemConverted
+from ._journal import ItemRow, OutputRow
+from ._outcomes import StopJob, guard
+from ._poll import PollInterval
+from ._retry import Retrier
+
+__all__ = ["Poller"]
+
+_MAX_DIRECT_GETS = 50
+
+
+class Poller:
+    """Polls while anything is watched; ``scan_from`` (journaled) is where each project's next pass starts."""
+
+    def __init__(
+        self,
+        ctx: EngineContext,
+        project_id: str,
+        retrier: Retrier,
+        downloads: asyncio.Queue[tuple[OutputRow, str]],
+    ) -> None:
+        self.ctx = ctx
+        self.project_id = project_id
+        self._retrier = retrier
+        self._downloads = downloads
+        self._scan_from: dict[str, int] = {}
+
+    async def restore(self) -> None:
+        """Read where the last pass stopped; a fresh job skips the project's history."""
+        self._scan_from = await self.ctx.journal.get_meta("scan_from") or {}
+        if self.project_id not in self._scan_from and not await self.ctx.journal.any_created():
+            # A fresh job: none of its recordings exist yet, so the first pass can skip the project's history.
+            page = await guard(self.ctx.client.recordings.list(project_id=self.project_id, limit=1))
+            self._scan_from[self.project_id] = page.pagination.count
+            await self.ctx.journal.set_meta({"scan_from": self._scan_from})
+
+    async def loop(self) -> None:
+        opts = self.ctx.opts
+        interval = PollInterval(opts.poll_interval, opts.max_poll_interval, opts.poll_backoff)
+        while True:
+            if not await self.ctx.journal.has_watched():
+                self.ctx.work_ready.clear()
+                if not await self.ctx.journal.has_watched():
+                    await self.ctx.work_ready.wait()
+                    interval.reset()
+                continue
+            await asyncio.sleep(interval.current)
+            self.ctx.round += 1
+            try:
+                changed = await self._poll_project()
+            except StopJob:
+                raise
+            except VoiceAPIError:
+                changed = False  # the SDK already retried; try again next round (backing off)
+            interval.update(changed)
+
+    async def _poll_project(self) -> bool:
+        """One bulk pass over the job's project: pages of 200 recordings, oldest first, from the first still pending.
+
+        Listing in ascending order keeps every recording's position stable, so the pass
+        starts where something was still pending last time: finished history (ours or
+        anyone's) is not read again, and one page answers for up to 200 recordings of any
+        of the job's folders.  Recordings we wait for but did not see are looked for from
+        the start next time, then fetched one by one.
+        """
+        start = self._scan_from.get(self.project_id, 0)
+        offset, count = start, 0
+        first_pending: int | None = None
+        seen: set[str] = set()
+        changed = False
+        while True:
+            page = await guard(
+                self.ctx.client.recordings.list(project_id=self.project_id, limit=200, offset=offset, direction="asc")
+            )
+            count = page.pagination.count
+            outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list])
+            for i, recording in enumerate(page.list):
+                out = outputs.get(recording.id)
+                if out is not None:
+                    seen.add(recording.id)
+                    pending, did = await self._observe(out, recording)
+                    changed |= did
+                    if pending and first_pending is None:
+                        first_pending = offset + i
+                elif (item := originals.get(recording.id)) is not None:
+                    changed |= await self._observe_original(item, recording)
+            offset += len(page.list)
+            if not page.list or offset >= count:
+                break
+        next_start = first_pending if first_pending is not None else min(offset, count)
+        missing = [rid for rid in await self.ctx.journal.watched(self.ctx.round) if rid not in seen]
+        if missing:
+            if start > 0:
+                next_start = 0
+            else:
+                changed |= await self._fetch_missing(missing[:_MAX_DIRECT_GETS])
+        if next_start != start:
+            self._scan_from[self.project_id] = next_start
+            await self.ctx.journal.set_meta({"scan_from": self._scan_from})
+        return changed
+
+    async def _fetch_missing(self, recording_ids: Sequence[str]) -> bool:
+        changed = False
+        outputs, _ = await self.ctx.journal.lookup(list(recording_ids))
+        for rid, out in outputs.items():
+            try:
+                recording = await guard(self.ctx.client.recordings.get(rid))
+            except NotFoundError:
+                await self.ctx.output_failed(out, "the converted recording disappeared from the server")
+                changed = True
+                continue
+            changed |= (await self._observe(out, recording))[1]
+        return changed
+
+    async def _observe(self, out: OutputRow, recording: Recording) -> tuple[bool, bool]:
+        """Apply a polled state; returns (still pending, something changed)."""
+        if out.stage not in ("processing", "retrying"):
+            return False, False
+        state = recording.state
+        if state == RecordingState.DONE:
+            await self.ctx.journal.set_output(out.item_seq, out.target, "converted", url=recording.url)
+            item = await self.ctx.journal.item(out.item_seq)
+            target = self.ctx.target_name(item, out.target)
+            await self.ctx.emit(ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id))
+            await self._downloads.put((dataclasses.replace(out, url=recording.url), recording.file_name or ""))
+            return False, True
+        if state == RecordingState.ERROR:
+            if self._retrier.is_pending(recording.id):
+                return True, False
+            if out.retries < self.ctx.opts.max_conversion_retries:
+                await self._retrier.schedule(recording.id, out, recording.error or "conversion failed")
+                return True, True
+            await self.ctx.output_failed(
+                out, f"conversion failed: {recording.error or 'error'} (retried {out.retries}x)"
+            )
+            return False, True
+        if out.stage == "retrying":  # an uncertain retry did reach the server
+            await self.ctx.journal.set_output(out.item_seq, out.target, "processing")
+        return True, False
+
+    async def _observe_original(self, item: ItemRow, recording: Recording) -> bool:
+        if recording.state != RecordingState.ERROR or item.stage != "converting":
+            return False
+        await self.ctx.journal.set_original_state(item.seq, str(recording.state))
+        await self.ctx.fail(
+            Work(item, item.stage), "convert", f"the original failed processing: {recording.error or 'error'}"
+        )
+        return True
