@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voiceapi-async",
         description="Batch voice conversion and TTS with the Voice Marketplace API.",
-        epilog="Environment: VOICEAPI_API_KEY, VOICEAPI_BASE_URL.",
+        epilog="Environment: VOICEAPI_API_KEY, VOICEAPI_BASE_URL.  Exit codes: 0 ok, 1 some items failed, "
+        "2 usage or bad input, 3 authentication, 4 credits or unaffordable plan, 5 network, "
+        "130 interrupted (run the same command again to resume).",
     )
     parser.add_argument("--version", action="version", version=f"voiceapi-async {__version__}")
     common = argparse.ArgumentParser(add_help=False)

@@ -49,7 +49,9 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     run.add_argument("--concurrency", type=int, default=4, metavar="N", help="uploads and downloads in flight")
     run.add_argument("--max-retries", type=int, default=2, metavar="N", help="re-orders of a failed conversion")
     run.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="first wait between polls")
-    run.add_argument("--dry-run", action="store_true", help="only plan: show files, duration and cost; send nothing")
+    run.add_argument(
+        "--dry-run", action="store_true", help="only plan: files, duration, cost and credits; upload or order nothing"
+    )
     run.add_argument("--force", action="store_true", help="run even if the plan costs more than the credits")
     run.add_argument("--report", default=None, metavar="PATH", help="report.json or .csv (default: both in --out)")
 
