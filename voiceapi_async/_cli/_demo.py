@@ -92,8 +92,9 @@ def _start_fresh(out_dir: Path, out: Output) -> bool:
         return False
     for item in previous.items():
         for output in item.outputs:
+            # The demo writes flat; a path may be relative to another cwd, so only its name is trusted.
             if output.path:
-                Path(output.path).unlink(missing_ok=True)
+                (out_dir / Path(output.path).name).unlink(missing_ok=True)
     for name in (JOURNAL_NAME, f"{JOURNAL_NAME}-wal", f"{JOURNAL_NAME}-shm", "report.json", "report.csv"):
         (out_dir / name).unlink(missing_ok=True)
     out.message(

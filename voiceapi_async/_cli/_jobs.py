@@ -42,10 +42,12 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     audio.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     audio.add_argument("--mirror-tree", action="store_true", help="one server folder per input directory")
 
-    run = argparse.ArgumentParser(add_help=False)
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--project", default="voiceapi-async jobs", help="server project (found or created)")
+    server.add_argument("--folder", default=None, help="server folder (default: the output directory's name)")
+
+    run = argparse.ArgumentParser(add_help=False, parents=[server])
     run.add_argument("--out", required=True, type=Path, metavar="DIR", help="results, journal and reports go here")
-    run.add_argument("--project", default="voiceapi-async jobs", help="server project (found or created)")
-    run.add_argument("--folder", default=None, help="server folder (default: the output directory's name)")
     run.add_argument("--concurrency", type=int, default=4, metavar="N", help="uploads and downloads in flight")
     run.add_argument("--max-retries", type=int, default=2, metavar="N", help="re-orders of a failed conversion")
     run.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="first wait between polls")
@@ -67,7 +69,7 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     tts.set_defaults(handler=cmd_tts)
 
     plan = sub.add_parser(
-        "plan", parents=[common, audio, targets], help="what a conversion would cost; exit 4 if unaffordable"
+        "plan", parents=[common, audio, targets, server], help="what a conversion would cost; exit 4 if unaffordable"
     )
     plan.add_argument("--out", type=Path, default=None, metavar="DIR", help="price what is left of the job in DIR")
     plan.set_defaults(handler=cmd_plan)
@@ -157,7 +159,15 @@ async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -
     options = _audio_options(args)
     with tempfile.TemporaryDirectory(prefix="voiceapi-plan-") as scratch:
         # Without --out the discovery goes to a throw-away journal; with it, it is the job's own.
-        job = BatchConvertJob(client, args.inputs, targets_from(args), args.out or scratch, **options)
+        job = BatchConvertJob(
+            client,
+            args.inputs,
+            targets_from(args),
+            args.out or scratch,
+            project=args.project,
+            folder=args.folder,
+            **options,
+        )
         plan = await job.plan()
     return show_plan_result(plan, out, as_json=args.json)
 

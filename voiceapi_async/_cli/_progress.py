@@ -22,6 +22,8 @@ __all__ = ["ProgressView"]
 _CREATED = ("created", "ordering", "converting", "done")
 _ORDERED = ("converting", "done")
 PLAIN_EVERY = 5.0
+#: Failures listed as they happen; the rest are only counted (the report has them all).
+FAILURES_SHOWN = 20
 
 
 def _eta(seconds: float | None) -> str:
@@ -51,6 +53,7 @@ class ProgressView:
         self._tasks: dict[str, Any] = {}
         self._printed_at = 0.0
         self._printed: Progress | None = None
+        self._failures = 0
 
     # -- the callbacks -----------------------------------------------------------------------
 
@@ -67,7 +70,11 @@ class ProgressView:
             if self._bars is not None:
                 self._bars.update(self._tasks["files"], completed=self.downloaded)
         elif isinstance(event, ItemFailed):
-            self.note(f"failed: {event.name} ({event.stage}): {event.reason}")
+            self._failures += 1
+            if self._failures <= FAILURES_SHOWN:
+                self.note(f"failed: {event.name} ({event.stage}): {event.reason}")
+            elif self._failures == FAILURES_SHOWN + 1:
+                self.note("more items failed: see the summary and the report")
 
     def note(self, text: str) -> None:
         """A message that does not break the bars."""
