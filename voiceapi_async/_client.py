@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
 import random
@@ -37,7 +36,16 @@ from ._resources import (
     Stats,
     Voices,
 )
-from ._transport import EventHook, Params, RawResponse, Request, Transport, capture_response
+from ._transport import (
+    TIMEOUT_ERRORS,
+    TRANSPORT_ERRORS,
+    EventHook,
+    Params,
+    RawResponse,
+    Request,
+    Transport,
+    capture_response,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "VoiceClient"]
 
@@ -268,10 +276,10 @@ class VoiceClient:
                     is_dir = await aiofiles.os.path.isdir(dest)
                     target = dest / server_filename(response, fallback_name) if is_dir else dest
                     return await write_stream(response, target)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except TRANSPORT_ERRORS as exc:
                 if attempt > self._retry.max_retries:
                     path = urlsplit(url).path or url
-                    cls = APITimeoutError if isinstance(exc, asyncio.TimeoutError) else APIConnectionError
+                    cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
                     raise cls(f"download failed: {type(exc).__name__}", method="GET", path=path) from exc
                 await self._transport.sleep(self._retry.backoff(attempt))
 

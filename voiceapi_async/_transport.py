@@ -41,7 +41,12 @@ from ._models import ErrorBody
 from ._ratelimit import Bucket, RateLimiter
 from ._version import __version__
 
-__all__ = ["HTTPEvent", "RawResponse", "Request", "Transport", "capture_response"]
+__all__ = ["TIMEOUT_ERRORS", "TRANSPORT_ERRORS", "HTTPEvent", "RawResponse", "Request", "Transport", "capture_response"]
+
+#: Before Python 3.11 ``asyncio.TimeoutError`` and the builtin ``TimeoutError`` are distinct.
+TIMEOUT_ERRORS = (asyncio.TimeoutError, TimeoutError)
+#: What a broken connection or a timeout raises from aiohttp.
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError)
 
 T = TypeVar("T")
 log = logging.getLogger("voiceapi_async")
@@ -283,7 +288,7 @@ class Transport:
                     )
                 except _NotSent as exc:
                     error, retryable = self._connection_error(exc.__cause__, req, path, sent=False), True
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                except TRANSPORT_ERRORS as exc:
                     error, retryable = self._connection_error(exc, req, path, sent=True), bool(req.idempotent)
                 else:
                     self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
@@ -405,7 +410,7 @@ class Transport:
     @staticmethod
     def _connection_error(exc: BaseException | None, req: Request, path: str, *, sent: bool) -> APIConnectionError:
         name = type(exc).__name__
-        if isinstance(exc, asyncio.TimeoutError):
+        if isinstance(exc, TIMEOUT_ERRORS):
             return APITimeoutError(f"the request timed out ({name})", method=req.method, path=path, request_sent=sent)
         what = "could not connect" if not sent else "the connection failed before an answer arrived"
         return APIConnectionError(f"{what}: {name}", method=req.method, path=path, request_sent=sent)
