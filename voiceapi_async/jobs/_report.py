@@ -51,7 +51,15 @@ class ItemReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """A connection that cannot write.  ``query_only`` rather than ``mode=ro`` where possible: the last
+    connection to close then tidies the WAL files away, which a ``mode=ro`` one cannot do."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=rw", uri=True)
+    except sqlite3.OperationalError:  # no write access to the file or its directory
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    db.execute("PRAGMA query_only = ON")
+    return db
 
 
 def _meta(db: sqlite3.Connection, key: str) -> Any:
