@@ -20,6 +20,7 @@ from .._client import VoiceClient
 from .._models import Voice
 from ..emulator import Emulator, EmulatorConfig, RateLimitConfig, RateRule
 from ..jobs import JOURNAL_NAME, BatchConvertJob, Target, read_journal
+from . import EXIT_USAGE
 from ._output import Output
 from ._run import run_job
 
@@ -50,7 +51,7 @@ def add_demo_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
 async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     out_dir: Path = args.out
     if not _start_fresh(out_dir, out):
-        return 2
+        return EXIT_USAGE
     async with Emulator(demo_config()) as emu, VoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
         out.message(
             f"embedded emulator on {emu.base_url} (no account needed; its rate limits are scaled down "

@@ -16,6 +16,7 @@ import msgspec
 
 from .._client import VoiceClient
 from ..jobs import DEFAULT_INCLUDE, BatchConvertJob, JobConfigError, JournalReport, Target, TTSJob, read_journal
+from . import EXIT_OK, EXIT_USAGE
 from ._demo import add_demo_command
 from ._output import Output
 from ._report import report_paths, show_failures, write_reports
@@ -178,7 +179,7 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
         journal = read_journal(args.journal)
     except (OSError, ValueError) as exc:
         out.error(str(exc))
-        return 2
+        return EXIT_USAGE
     failures = journal.failures(args.limit)
     reports = write_reports(journal, report_paths(args.report, journal.path.parent)) if args.report else []
     if args.json:
@@ -195,7 +196,7 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
             "reports": [str(p) for p in reports],
         }
         out.line(msgspec.json.encode(result).decode())
-        return 0
+        return EXIT_OK
     out.fields(
         f"job ({journal.kind or 'unknown'}) — {journal.status}",
         [
@@ -216,7 +217,7 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
         out.table(f"outputs{f' (first {len(files)})' if more > 0 else ''}", ["file", "target", "bytes"], files)
     if journal.status == "incomplete":
         out.message(f"{journal.unfinished} items unfinished: run the same command again to resume")
-    return 0
+    return EXIT_OK
 
 
 def _output_files(journal: JournalReport, limit: int) -> list[tuple[str, str, int | None]]:
