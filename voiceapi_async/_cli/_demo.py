@@ -1,8 +1,8 @@
 """``voiceapi-async demo`` (what ``make demo`` runs): the shipped samples converted into two voices, offline.
 
 Starts the embedded emulator in-process with realistic-but-quick delays, rate limits
-scaled down so a little throttling shows (the client waits out each 429 and retries) and
-a small conversion error rate so a server-side retry shows too.  Every run starts fresh:
+scaled down (the job adopts the account's limits and paces itself: no 429s) and a small
+conversion error rate so a conversion retry may show too.  Every run starts fresh:
 the emulator is new each time, so a previous demo's journal could not be resumed.
 """
 
@@ -55,7 +55,7 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     async with Emulator(demo_config()) as emu, VoiceClient(api_key=emu.api_key, base_url=emu.base_url) as client:
         out.message(
             f"embedded emulator on {emu.base_url} (no account needed; its rate limits are scaled down "
-            "and 10 % of conversions fail, to show throttling and retries)"
+            "and paced by the client; 10 % of conversions fail and are retried)"
         )
         first, second = await _two_voices(client)
         targets = [Target(first.name), Target(second.name, semitones_correction=-2)]

@@ -34,7 +34,7 @@ class RateLimit(Model):
     """At most ``times`` requests per ``seconds``."""
 
     times: int
-    seconds: int
+    seconds: float
 
 
 class UserRateLimits(Model):

@@ -44,6 +44,9 @@ class BaseJob:
       round that saw a change, backing off x1.5 up to ``max_poll_interval`` while nothing changes.
     - ``calibration_id`` / ``use_calibration``: passed to every order.
     - ``force``: run even when the plan costs more credits than the account has.
+    - ``adopt_account_limits``: set the client's rate limiter to the account's own limits
+      (``data.rate_limits``, one ``auth.me()`` call) before starting, so the job paces itself
+      to what the server enforces rather than to the documented defaults.
     - ``max_failures``: failures listed in the summary (the rest are counted).
     """
 
@@ -69,6 +72,7 @@ class BaseJob:
         use_calibration: bool | None = None,
         force: bool = False,
         max_failures: int = 1000,
+        adopt_account_limits: bool = True,
     ) -> None:
         self.client = client
         self.output_dir = Path(output_dir)
@@ -101,6 +105,7 @@ class BaseJob:
         )
         self.force = force
         self.max_failures = max_failures
+        self.adopt_account_limits = adopt_account_limits
         self.summary: JobSummary | None = None
         self.job_id = ""
 
@@ -157,6 +162,8 @@ class BaseJob:
         journal = await Journal(self.journal_path).open()
         try:
             try:
+                if self.adopt_account_limits and self.client.rate_limiter.limits.fast is not None:
+                    await self.client.adopt_account_rate_limits()
                 await self._prepare(journal)
                 plan = await build_plan(self.client, journal)
             except (AuthenticationError, InsufficientCreditsError) as exc:
