@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller batches (about 3 minutes)")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (medians are reported)")
+    parser.add_argument(
+        "--b4-sizes",
+        default="",
+        help="B4 batch sizes, e.g. 1000,100000 (default 1000,10000,30000; quick 1000,5000)",
+    )
     parser.add_argument("--output", default=str(RESULTS_DIR), help="directory for results.md and results.json")
     args = parser.parse_args(argv)
 
@@ -34,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     runs = args.runs if args.runs is not None else (2 if args.quick else 5)
-    opts = Options(quick=args.quick, runs=max(1, runs))
+    b4_sizes = [int(x.replace("_", "")) for x in args.b4_sizes.split(",") if x.strip()] or None
+    opts = Options(quick=args.quick, runs=max(1, runs), b4_sizes=b4_sizes)
 
     from pathlib import Path
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import struct
 import sys
 import time
@@ -52,12 +53,20 @@ def write_large_wav(path: Path, size: int) -> None:
         f.truncate(size)
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+async def _sample_memory(samples: list[tuple[float, float, float, float]], every: float) -> None:
+    """(seconds, RSS, anonymous RSS, file-backed RSS) every ``every`` seconds: how memory grows during a run."""
+    t0 = time.monotonic()
+    while True:
+        samples.append((round(time.monotonic() - t0, 1), _rss_mb(), _rss_mb("RssAnon"), _rss_mb("RssFile")))
+        await asyncio.sleep(every)
 
 
 async def _run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +76,7 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     limits = spec.get("limits")
     if limits is None:
         rate_limits = RateLimits.disabled(max_in_flight=256)
-    elif limits == "adopt":  # the account's own limits, read below with adopt_account_rate_limits()
+    elif limits == "adopt":  # enabled: the job then adopts the account's own limits (one auth.me() call)
         rate_limits = RateLimits()
     else:
         rate_limits = RateLimits(
@@ -87,14 +96,15 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
             client.add_event_hook(hook)
         if "large_file" in spec:
             return await _upload_large(client, spec["large_file"])
-        if spec.get("limits") == "adopt":
-            await client.adopt_account_rate_limits()
         targets = [Target(v, label=f"V{i}") for i, v in enumerate(spec["voice_ids"])]
         job = BatchConvertJob(client, spec["inputs"], targets, spec["output"], **spec.get("job", {}))
         rss0, cpu0 = _rss_mb(), cpu_seconds()
+        memory: list[tuple[float, float, float, float]] = []
+        sampler = asyncio.ensure_future(_sample_memory(memory, spec.get("memory_every", 5.0)))
         t_start = time.monotonic()
         summary = await job.run_to_completion()
         wall = time.monotonic() - t_start
+        sampler.cancel()
     journal = Path(summary.journal_path)
     journal_bytes = sum(p.stat().st_size for p in journal.parent.glob(journal.name + "*") if p.is_file())
     return {
@@ -111,6 +121,7 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
         "rss_before_job_mb": rss0,
         "peak_rss_mb": self_peak_rss_mb(),
         "journal_bytes": journal_bytes,
+        "memory_timeline": memory,
         "timeline": timeline if spec.get("timeline") else None,
     }
 
@@ -137,9 +148,11 @@ def run_batch(spec: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
 
     from ._common import ROOT
 
+    env = {**os.environ, **spec.pop("env", {})}
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks._batch", json.dumps(spec)],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -32,6 +32,8 @@ class Options:
     #: Tiny mode for the smoke test: a handful of requests, numbers meaningless.
     tiny: bool = False
     verbose: bool = True
+    #: Batch sizes of B4 (default: 1k, 10k, 30k; quick: 1k, 5k).
+    b4_sizes: list[int] | None = None
 
     def log(self, msg: str) -> None:
         if self.verbose:

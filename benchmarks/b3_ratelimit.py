@@ -83,6 +83,10 @@ def measure(opts: Options) -> dict[str, Any]:
         buckets[name] = bucket_use(sent, int(times_), times_ / seconds)
         buckets[name]["limit_per_s"] = times_ / seconds
         buckets[name]["rate_limited"] = sum(1 for _, status in r["timeline"][name] if status == 429)
+        per_second: dict[int, int] = {}
+        for t in sent:
+            per_second[int(t)] = per_second.get(int(t), 0) + 1
+        buckets[name]["per_second"] = [per_second.get(i, 0) for i in range(max(per_second, default=-1) + 1)]
     floor_slow = 2 * files
     t_min = (floor_slow - SLOW_PER_S) / SLOW_PER_S + ORIGINAL_DELAY + CONVERSION_DELAY[1]
     server = r["server"]
