@@ -96,6 +96,11 @@ class RateLimiter:
     def limits(self) -> RateLimits:
         return self._limits
 
+    @property
+    def active(self) -> bool:
+        """False when both buckets are disabled (``acquire`` would return at once)."""
+        return bool(self._buckets)
+
     def configure(self, limits: RateLimits) -> None:
         """Apply new limits (e.g. the account's own); waiting tasks keep their reservations."""
         self._limits = limits

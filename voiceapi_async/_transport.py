@@ -62,11 +62,6 @@ def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(type_)
 
 
-@functools.lru_cache(maxsize=64)
-def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    return timeout.to_aiohttp()
-
-
 _error_decoder = msgspec.json.Decoder(ErrorBody)
 _encoder = msgspec.json.Encoder()
 
@@ -88,9 +83,12 @@ class Request:
             self.idempotent = self.method != "POST"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RawResponse:
-    """The status and headers of an answer, for callers who need more than the model."""
+    """The status and headers of an answer, for callers who need more than the model.
+
+    (Not frozen: it is built for every answer, and a frozen dataclass costs more to make.)
+    """
 
     status: int
     headers: CIMultiDictProxy[str]
@@ -151,8 +149,10 @@ class capture_response:
         _capture_var.reset(self._token)
 
 
-class _NotSent(Exception):
-    """The request provably never reached the server (the connection failed)."""
+#: The connection could not be opened: the request provably never reached the server.
+_CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+#: ... because of the TLS set-up, which trying again will not fix.
+_CERTIFICATE_ERRORS = (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)
 
 
 def _encode_params(params: Params) -> list[tuple[str, str]]:
@@ -231,7 +231,8 @@ class Transport:
 
     async def request(self, req: Request, *, cast_to: type[T], timeout: Timeout, retry: RetryPolicy) -> T:
         """Send ``req`` and decode its answer as ``cast_to``."""
-        raw = await self.send(req, timeout=timeout, retry=retry)
+        raw = await self._retrying(req, timeout, retry, stream=False)
+        assert isinstance(raw, RawResponse)
         if cast_to is type(None):
             return None  # type: ignore[return-value]
         try:
@@ -246,70 +247,77 @@ class Transport:
 
     async def send(self, req: Request, *, timeout: Timeout, retry: RetryPolicy) -> RawResponse:
         """Send ``req`` with retries; return the whole answer read into memory."""
-        async with self._attempts(req, timeout, retry, stream=False) as raw:
-            assert isinstance(raw, RawResponse)
-            return raw
+        raw = await self._retrying(req, timeout, retry, stream=False)
+        assert isinstance(raw, RawResponse)
+        return raw
 
     @asynccontextmanager
     async def stream(
         self, req: Request, *, timeout: Timeout, retry: RetryPolicy
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Send ``req`` with retries; yield the open response of a success for streaming."""
-        async with self._attempts(req, timeout, retry, stream=True) as response:
-            assert isinstance(response, aiohttp.ClientResponse)
-            yield response
+        """Send ``req`` with retries; yield the open response of a success for streaming.
 
-    @asynccontextmanager
-    async def _attempts(
+        The request keeps its in-flight slot until the block ends.
+        """
+        response = await self._retrying(req, timeout, retry, stream=True)
+        assert isinstance(response, aiohttp.ClientResponse)
+        try:
+            yield response
+        finally:
+            response.release()
+            self.limiter.slot().release()
+
+    async def _retrying(
         self, req: Request, timeout: Timeout, retry: RetryPolicy, *, stream: bool
-    ) -> AsyncIterator[RawResponse | aiohttp.ClientResponse]:
-        """The retry loop.  Yields a read answer, or (``stream``) an open success response.
+    ) -> RawResponse | aiohttp.ClientResponse:
+        """The retry loop: a read answer, or (``stream``) a success still open, holding its slot.
 
         Each attempt waits for its rate-limit slot and holds an in-flight slot until its
-        answer is read (or, streaming, until the caller is done with it).
+        answer is read.  A plain coroutine rather than a context manager: this is the hot path.
         """
         url, path, same_origin = self._url(req.path)
+        limiter = self.limiter
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             session = self._ensure_session()
-            await self.limiter.acquire(req.bucket)
-            async with self.limiter.slot():
+            if limiter.active:
+                await limiter.acquire(req.bucket)
+            in_flight = limiter.slot()
+            await in_flight.acquire()
+            keep_slot = False
+            error: VoiceAPIError
+            try:
                 sent_at = time.monotonic()
-                error: VoiceAPIError
-                response: aiohttp.ClientResponse | None = None
-                try:
-                    response = await self._open(session, req, url, timeout, same_origin)
-                    raw = (
-                        None
-                        if stream and response.status < 400
-                        else await self._read(response, req, path, attempt, started)
-                    )
-                except _NotSent as exc:
-                    error, retryable = self._connection_error(exc.__cause__, req, path, sent=False), True
-                except TRANSPORT_ERRORS as exc:
-                    error, retryable = self._connection_error(exc, req, path, sent=True), bool(req.idempotent)
-                else:
+                response = await self._start(session, req, url, timeout, same_origin, stream)
+                if stream and response.status < 400:
                     self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
-                    if raw is None:
-                        try:
-                            yield response
-                        finally:
-                            response.release()
-                        return
-                    if raw.status < 400:
-                        yield raw
-                        return
-                    status_error = self._status_error(req, path, raw)
-                    error = status_error
-                    retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
-                    if raw.status == 429:
-                        retry_after = getattr(status_error, "retry_after", None)
-                        self.limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
+                    keep_slot = True
+                    return response
+                try:
+                    raw = self._raw(response, await response.read(), req, path, attempt, started)
                 finally:
-                    if response is not None and (not stream or response.status >= 400):
-                        response.release()
+                    response.release()
+            except _CERTIFICATE_ERRORS as exc:  # a broken TLS set-up is not fixed by trying again
+                error, retryable = self._connection_error(exc, req, path, sent=False), False
+            except _CONNECT_ERRORS as exc:  # the request provably never left: safe to resend
+                error, retryable = self._connection_error(exc, req, path, sent=False), True
+            except TRANSPORT_ERRORS as exc:
+                error, retryable = self._connection_error(exc, req, path, sent=True), bool(req.idempotent)
+            else:
+                self._observe(req, path, attempt, raw.status, time.monotonic() - sent_at)
+                if raw.status < 400:
+                    return raw
+                status_error = self._status_error(req, path, raw)
+                error = status_error
+                retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
+                if raw.status == 429:
+                    retry_after = getattr(status_error, "retry_after", None)
+                    limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
+            finally:
+                if not keep_slot:
+                    in_flight.release()
             if retryable and attempt <= retry.max_retries:
                 await self._wait_retry(req, path, attempt, retry, error)
                 continue
@@ -317,10 +325,10 @@ class Transport:
                 self._emit(HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error)))
             raise error
 
-    async def _read(
-        self, response: aiohttp.ClientResponse, req: Request, path: str, attempt: int, started: float
+    @staticmethod
+    def _raw(
+        response: aiohttp.ClientResponse, content: bytes, req: Request, path: str, attempt: int, started: float
     ) -> RawResponse:
-        content = await response.read()
         headers = response.headers
         raw = RawResponse(
             response.status,
@@ -344,14 +352,16 @@ class Transport:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s in %.1f ms (attempt %d)", req.method, path, status, elapsed * 1000, attempt)
 
-    async def _open(
+    def _start(
         self,
         session: aiohttp.ClientSession,
         req: Request,
         url: str,
         timeout: Timeout,
         same_origin: bool,
-    ) -> aiohttp.ClientResponse:
+        stream: bool,
+    ) -> Awaitable[aiohttp.ClientResponse]:
+        """Begin the request (awaited by the caller, so no extra coroutine frame on the hot path)."""
         headers = {"Accept": "application/json"}
         if same_origin:  # never hand our credentials to another host (e.g. a storage URL)
             headers.update(self.credentials.headers())
@@ -361,20 +371,9 @@ class Transport:
             headers["Content-Type"] = "application/json"
         elif req.body is not None:
             data = req.body()
-        try:
-            return await session.request(
-                req.method,
-                url,
-                params=_encode_params(req.params),
-                data=data,
-                headers=headers,
-                timeout=_client_timeout(timeout),
-                allow_redirects=True,
-            )
-        except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError):
-            raise
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise _NotSent(type(exc).__name__) from exc
+        params = _encode_params(req.params) if req.params else None
+        limits = timeout.for_streams if stream or req.body is not None else timeout.for_answers
+        return session.request(req.method, url, params=params, data=data, headers=headers, timeout=limits)
 
     def _url(self, path: str) -> tuple[str, str, bool]:
         """The absolute URL, the path shown in errors and logs, and whether it is our origin."""
