@@ -307,3 +307,24 @@ def test_with_options_shares_the_session_and_limiter() -> None:
     assert fast.rate_limiter is client.rate_limiter
     assert fast.timeout.total == 1 and client.timeout.total == 5
     assert fast.retry_policy.max_retries == 0 and client.retry_policy.max_retries == 3
+
+
+async def test_tls_errors_are_typed_and_not_retried(client: VoiceClient, mocked: aioresponses) -> None:
+    key = SimpleNamespace(host="api.test", port=443, ssl=True)
+    broken = aiohttp.ClientConnectorCertificateError(key, ValueError("self-signed certificate"))  # type: ignore[arg-type]
+    mocked.get(REC_URL, exception=broken, repeat=True)
+    with pytest.raises(APIConnectionError, match="ClientConnectorCertificateError") as info:
+        await client.recordings.get(RID)
+    assert info.value.request_sent is False
+    assert _calls(mocked) == 1
+
+
+def test_timeouts_for_json_calls_and_for_streams() -> None:
+    from voiceapi_async import Timeout
+
+    t = Timeout(connect=5, read=30)
+    assert (t.for_answers.total, t.for_answers.sock_connect, t.for_answers.sock_read) == (35, 5, None)
+    assert (t.for_streams.total, t.for_streams.sock_connect, t.for_streams.sock_read) == (None, 5, 30)
+    capped = Timeout(connect=5, read=30, total=10)
+    assert capped.for_answers.total == 10 and capped.for_streams.total == 10
+    assert Timeout(connect=None, read=None).for_answers.total is None
