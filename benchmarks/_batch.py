@@ -159,7 +159,9 @@ def run_batch(spec: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"batch process failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        sys.stderr.write(proc.stderr)
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"the batch process failed (exit {proc.returncode}): {last}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 

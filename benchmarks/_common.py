@@ -222,7 +222,8 @@ def machine() -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
-    return fmt(value).replace("|", "\\|")
+    text = " ".join(fmt(value).split()).replace("|", "\\|")
+    return (text[:300] + "...") if len(text) > 300 else text
 
 
 def markdown(results: Sequence[BenchResult], info: dict[str, Any], opts: Options) -> str:
