@@ -24,7 +24,11 @@ ORDER = ("B5", "B1", "B2", "B3", "B4")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller batches (about 3 minutes)")
-    parser.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B5")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated benchmarks to run, e.g. B1,B5 (the others' earlier results are kept)",
+    )
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (medians are reported)")
     parser.add_argument(
         "--b4-sizes",
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             met = "n/a" if g.met is None else ("met" if g.met else "MISSED")
             opts.log(f"  {g.name}: {fmt(g.value)} {g.unit} (goal {g.target}) {met}")
         opts.log(f"  {key} took {result.seconds:.0f} s")
-    path = write_results(results, opts, Path(args.output))
+    path = write_results(results, opts, Path(args.output), merge=bool(args.only))
     print(path.read_text())
     opts.log(f"wrote {path} and results.json in {time.monotonic() - started:.0f} s")
     return 0

@@ -183,6 +183,16 @@ class BenchResult:
     notes: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    ran_at: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BenchResult:
+        """Back from ``results.json`` (to merge a partial rerun with earlier results)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        r = cls(**{k: v for k, v in d.items() if k in fields})
+        r.tables = [Table(**t) for t in d.get("tables", [])]
+        r.goals = [Goal(**g) for g in d.get("goals", [])]
+        return r
 
 
 def _dist_version(name: str) -> str | None:
@@ -261,14 +271,32 @@ def markdown(results: Sequence[BenchResult], info: dict[str, Any], opts: Options
             out += ["", t.note, ""] if t.note else [""]
         for n in r.notes:
             out.append(f"- {n}")
-        out += ["", f"_{r.key} took {r.seconds:.0f} s._"]
+        out += ["", f"_{r.key} took {r.seconds:.0f} s (run {r.ran_at})._"]
     return "\n".join(out) + "\n"
 
 
-def write_results(results: Sequence[BenchResult], opts: Options, directory: Path = RESULTS_DIR) -> Path:
-    """Write ``results.md`` and ``results.json``; merge with earlier results of benchmarks not rerun."""
+def write_results(
+    results: Sequence[BenchResult], opts: Options, directory: Path = RESULTS_DIR, *, merge: bool = False
+) -> Path:
+    """Write ``results.md`` and ``results.json``.
+
+    With ``merge`` (a partial run, ``--only``), results of benchmarks not rerun are kept
+    from the existing ``results.json``, each with the date it was measured.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     info = machine()
+    for r in results:
+        r.ran_at = r.ran_at or info["date"]
+    existing = directory / "results.json"
+    if merge and existing.exists():
+        try:
+            old = json.loads(existing.read_text())["results"]
+        except (ValueError, KeyError):
+            old = {}
+        new = {r.key: r for r in results}
+        order = ["B5", "B1", "B2", "B3", "B4"]
+        merged = {**{k: BenchResult.from_dict(v) for k, v in old.items()}, **new}
+        results = [merged[k] for k in order if k in merged] + [v for k, v in merged.items() if k not in order]
     payload = {
         "machine": info,
         "options": dataclasses.asdict(opts),

@@ -7,8 +7,8 @@ The emulator enforces scaled-down per-account limits (``fast`` and ``slow`` buck
 are ``slow`` requests, so with these limits the slow bucket is the binding one.
 
 For each bucket, from the send time of every request (an event hook in the job's
-process): the achieved rate of accepted requests in steady state (between the 10th and
-90th percentile of send times) divided by the permitted rate — the goal's figure — and,
+process): the achieved rate of accepted requests in steady state (the slope of their cumulative
+count between the 10th and 90th percentile of send times) divided by the permitted rate — the goal's figure — and,
 stricter, everything accepted over the whole window divided by what the GCRA permits in
 it (``times`` at once, then ``times / seconds`` per second).  Also 429
 answers as a share of all requests, and the wall time against the theoretical minimum:
@@ -38,19 +38,25 @@ GOAL_WALL = 1.10
 def bucket_use(times: list[float], burst: int, rate: float) -> dict[str, float]:
     """How much of a bucket accepted requests sent at ``times`` used.
 
-    ``steady``: the rate between the 10th and the 90th percentile of the send times
-    (leaving out the start-up burst and the tail) divided by the permitted rate: the
-    goal's figure.  ``utilisation``: stricter, everything accepted over the whole window
-    divided by what the GCRA permits in it (``burst + rate x window``), so an unused
-    initial burst counts against it.
+    ``steady``: the least-squares slope of the cumulative count of sends against time,
+    between the 10th and the 90th percentile (leaving out start-up and tail), divided by
+    the permitted rate: the goal's figure.  A slope, not two end points, because a
+    client may send in bursts (a whole window's worth at once).  ``utilisation``:
+    stricter, everything accepted over the whole window divided by what the server's
+    GCRA permits in it (``burst + rate x window``), so an unused initial burst counts
+    against it.
     """
     n = len(times)
     if n < 10:
         return {"accepted": n, "window": 0.0, "achieved_rate": 0.0, "steady": 0.0, "utilisation": 0.0}
     times = sorted(times)
     window = times[-1] - times[0]
-    lo, hi = n // 10, n - 1 - n // 10
-    steady_rate = (hi - lo) / (times[hi] - times[lo]) if times[hi] > times[lo] else 0.0
+    middle = times[n // 10 : n - n // 10]
+    m = len(middle)
+    mean_t = sum(middle) / m
+    mean_i = (m - 1) / 2
+    var = sum((t - mean_t) ** 2 for t in middle)
+    steady_rate = sum((t - mean_t) * (i - mean_i) for i, t in enumerate(middle)) / var if var > 0 else 0.0
     return {
         "accepted": n,
         "window": window,
@@ -130,7 +136,7 @@ def run(opts: Options) -> BenchResult:
                 "requests accepted",
                 "active window (s)",
                 "achieved / s (whole window)",
-                "steady rate / s (10th-90th percentile)",
+                "steady rate / s (slope, 10th-90th percentile)",
                 "steady rate / permitted rate",
                 "accepted / (burst + rate x window)",
                 "429 answers",
