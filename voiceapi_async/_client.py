@@ -233,15 +233,12 @@ class VoiceClient:
         return await self._transport.send(req, timeout=self._timeout, retry=self._retry)
 
     async def _paginate(
-        self,
-        fetch: Callable[[int, int], Awaitable[Page[T]]],
-        *,
-        page_size: int,
-        offset: int = 0,
+        self, list_page: Callable[..., Awaitable[Page[T]]], *, page_size: int, **filters: Any
     ) -> AsyncIterator[T]:
-        """Yield every item of a list endpoint, page after page, until the last one."""
+        """Every item of a list endpoint: ``list_page(limit=, offset=, **filters)`` page after page."""
+        offset = 0
         while True:
-            page = await fetch(page_size, offset)
+            page = await list_page(limit=page_size, offset=offset, **filters)
             for item in page.list:
                 yield item
             offset += len(page.list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -64,10 +65,7 @@ class Projects(Resource):
         check_enum(sort, ProjectSortField, field="sort")
         check_enum(direction, Direction, field="direction")
 
-        async def fetch(limit: int, offset: int) -> ProjectPage:
-            return await self.list(limit=limit, offset=offset, sort=sort, direction=direction, owner=owner)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(self.list, page_size=page_size, sort=sort, direction=direction, owner=owner)
 
     async def create(self, name: str, *, owner: str | None = None, models: dict[str, Any] | None = None) -> Project:
         """``POST /api/projects``.  ``owner`` defaults to the current user (one ``auth.me()`` call)."""
@@ -128,10 +126,9 @@ class Folders(Resource):
         check_limit(page_size, FOLDERS_MAX_LIMIT, field="page_size")
         check_enum(direction, Direction, field="direction")
 
-        async def fetch(limit: int, offset: int) -> FolderPage:
-            return await self.list(project_id, limit=limit, offset=offset, direction=direction)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(
+            functools.partial(self.list, project_id), page_size=page_size, direction=direction
+        )
 
     async def create(self, project_id: str, name: str, *, parent_id: str | None = None) -> Folder:
         """``POST /api/folders``."""

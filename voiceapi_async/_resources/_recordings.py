@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -86,12 +87,9 @@ class Recordings(Resource):
             raise InvalidRequestError("recordings.iter needs a project_id or a folder_id")
         _page_params(page_size, 0, direction)
 
-        async def fetch(limit: int, offset: int) -> RecordingPage:
-            return await self.list(
-                project_id=project_id, folder_id=folder_id, limit=limit, offset=offset, direction=direction
-            )
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(
+            self.list, page_size=page_size, project_id=project_id, folder_id=folder_id, direction=direction
+        )
 
     async def originals(
         self,
@@ -111,10 +109,9 @@ class Recordings(Resource):
         check_id(folder_id, field="folder_id")
         _page_params(page_size, 0, direction)
 
-        async def fetch(limit: int, offset: int) -> RecordingPage:
-            return await self.originals(folder_id, limit=limit, offset=offset, direction=direction)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(
+            functools.partial(self.originals, folder_id), page_size=page_size, direction=direction
+        )
 
     async def conversions(
         self,
@@ -134,10 +131,9 @@ class Recordings(Resource):
         check_id(original_id, field="original_id")
         _page_params(page_size, 0, direction)
 
-        async def fetch(limit: int, offset: int) -> RecordingPage:
-            return await self.conversions(original_id, limit=limit, offset=offset, direction=direction)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(
+            functools.partial(self.conversions, original_id), page_size=page_size, direction=direction
+        )
 
     async def create(
         self,
@@ -301,10 +297,7 @@ class Calibrations(Resource):
     def iter(self, *, page_size: int = CALIBRATIONS_MAX_LIMIT, search: str | None = None) -> AsyncIterator[Calibration]:
         check_limit(page_size, CALIBRATIONS_MAX_LIMIT, field="page_size")
 
-        async def fetch(limit: int, offset: int) -> CalibrationPage:
-            return await self.list(limit=limit, offset=offset, search=search)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        return self._client._paginate(self.list, page_size=page_size, search=search)
 
     async def delete(self, calibration_id: str) -> Calibration:
         """``DELETE /api/calibration/{id}``: the deleted calibration."""

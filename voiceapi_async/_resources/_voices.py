@@ -71,13 +71,19 @@ class Voices(Resource):
     ) -> AsyncIterator[Voice]:
         """Every voice matching the filters, page after page."""
         check_limit(page_size, VOICES_MAX_LIMIT, field="page_size")
-        filters = _voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality)
-
-        async def fetch(limit: int, offset: int) -> VoicePage:
-            params = {"limit": limit, "offset": offset, **filters}
-            return await self._client._request("GET", "/api/v2/voices", VoicePage, params=params)
-
-        return self._client._paginate(fetch, page_size=page_size)
+        _voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality)  # fail now
+        return self._client._paginate(
+            self.list,
+            page_size=page_size,
+            sort=sort,
+            direction=direction,
+            visibility=visibility,
+            species=species,
+            gender=gender,
+            age_group=age_group,
+            pitch_group=pitch_group,
+            nationality=nationality,
+        )
 
     async def search(self, name: str, *, limit: int | None = None) -> builtins.list[Voice]:
         """``GET /api/v2/voices/search``: voices by name (``limit`` at most 10, default 5)."""
