@@ -83,11 +83,14 @@ def measure(opts: Options) -> dict[str, Any]:
         large = root / "large.wav"
         write_large_wav(large, LARGE)
         opts.log(f"  B4: one {LARGE / 1e6:.0f} MB file")
+        uploads = []
         with EmulatorProcess(_emulator_config()) as emu:
-            spec = {"base_url": emu.base_url, "api_key": emu.api_key, "large_file": str(large)}
-            up = run_batch(spec)
-        up["size"] = LARGE
-    return {"batches": batches, "large": up}
+            for _ in range(1 if opts.tiny else 3):  # a fresh process each time
+                spec = {"base_url": emu.base_url, "api_key": emu.api_key, "large_file": str(large)}
+                up = run_batch(spec)
+                up["growth_mb"] = up["peak_rss_mb"] - up["rss_before_mb"]
+                uploads.append(up)
+    return {"batches": batches, "large": uploads, "large_size": LARGE}
 
 
 def run(opts: Options) -> BenchResult:
@@ -128,22 +131,25 @@ def run(opts: Options) -> BenchResult:
     )
     first, last = raw["batches"][0], raw["batches"][-1]
     growth = last["peak_rss_mb"] / first["peak_rss_mb"]
-    up = raw["large"]
-    up_growth = up["peak_rss_mb"] - up["rss_before_mb"]
+    size = raw["large_size"]
+    up_growth = max(up["growth_mb"] for up in raw["large"])
     res.tables.append(
         Table(
-            "One large file uploaded",
-            ["size (MB)", "RSS before (MB)", "peak RSS (MB)", "growth (MB)", "wall (s)", "MB/s"],
+            "One large file uploaded (each time in a fresh process)",
+            ["upload", "size (MB)", "RSS before (MB)", "peak RSS (MB)", "growth (MB)", "wall (s)", "MB/s"],
             [
                 [
-                    up["size"] / 1e6,
+                    i + 1,
+                    size / 1e6,
                     up["rss_before_mb"],
                     up["peak_rss_mb"],
-                    up_growth,
+                    up["growth_mb"],
                     up["wall"],
-                    up["size"] / 1e6 / up["wall"],
+                    size / 1e6 / up["wall"],
                 ]
+                for i, up in enumerate(raw["large"])
             ],
+            "The goal is read on the largest growth of the uploads.",
         )
     )
     res.goals.append(
