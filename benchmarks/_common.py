@@ -95,7 +95,13 @@ def proc_peak_rss_mb(pid: int) -> float:
 
 
 def self_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process image, in MiB: ``VmHWM``.
+
+    Not ``getrusage().ru_maxrss``: Linux carries it over ``exec`` from the forked copy of
+    the parent, so a child started by a large parent would report the parent's size.
+    """
+    peak = proc_peak_rss_mb(os.getpid())
+    return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def free_port() -> int:
