@@ -6,10 +6,13 @@ Running it out of process keeps its CPU and memory out of every client-side figu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
+import tempfile
 import urllib.request
 from typing import Any
 
@@ -38,6 +41,12 @@ class EmulatorProcess:
     def __init__(self, config: Any) -> None:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
+        # The data directory belongs to this side: the emulator is stopped with SIGTERM and
+        # exits at once, so it could not remove a temporary directory of its own.
+        self._own_dir = config.data_dir is None
+        if self._own_dir:
+            config = dataclasses.replace(config, data_dir=tempfile.mkdtemp(prefix="voiceapi-bench-emulator-"))
+        self.data_dir: str = config.data_dir
         self.process = ctx.Process(target=_serve, args=(config, child), daemon=True)
         self.base_url = ""
         self.api_key = ""
@@ -55,6 +64,9 @@ class EmulatorProcess:
         self.process.join(5)
         if self.process.is_alive():
             self.process.kill()
+            self.process.join(5)
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     @property
     def pid(self) -> int:
