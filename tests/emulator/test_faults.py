@@ -136,6 +136,8 @@ async def test_counters_and_admin_endpoints(voiceapi_emulator: Emulator) -> None
         assert (await s.get("/api/credits")).status == 200
         assert (await admin.post("/_emulator/reset-counters")).status == 200
         assert emu.counters.snapshot()["requests_total"] == 0 and emu.counters.uploads_total == 0
+        assert (await s.get("/api/credits")).status == 200  # per-endpoint counting goes on after a reset
+        assert emu.counters.snapshot()["requests_by_route"] == {"credits.get": 1}
         assert (await (await admin.get("/_emulator/users")).json())[1]["email"] == emu.users[1].email
 
 

@@ -39,7 +39,7 @@ async def test_two_voices_end_to_end(
     assert sum(isinstance(e, ItemOrdered) for e in events) == 26
     assert sum(isinstance(e, ItemDownloaded) for e in events) == 52
     assert sum(isinstance(e, ItemDone) for e in events) == 26
-    assert len(summary.output_files) == 52
+    assert len(summary.output_files) == 52 and summary.output_count == 52
     for f in summary.output_files:
         assert Path(f).stat().st_size > 44
     snap = emu.counters.snapshot()
@@ -47,3 +47,13 @@ async def test_two_voices_end_to_end(
     assert snap["orders_total"] == 26
     assert snap["conversions_created"] == 52
     print(summary.requests, summary.requests_by_endpoint)
+    # A summary stays small for any batch: paths beyond max_failures are counted, not listed.
+    capped = BatchConvertJob(
+        client,
+        tmp_path / "in",
+        [voice_names[0], Target(voice_names[1], semitones_correction=2)],
+        out,
+        **{**JOB_FAST, "max_failures": 5},
+    )
+    resumed = await capped.run_to_completion()
+    assert resumed.output_count == 52 and resumed.output_files == summary.output_files[:5]

@@ -138,7 +138,7 @@ def show_summary(summary: JobSummary, out: Output, *, output_dir: Path, reports:
         ("conversion retries", summary.conversion_retries),
         ("duration", f"{summary.duration:.1f} s"),
         ("journal", summary.journal_path),
-        ("results", f"{output_dir}{os.sep} ({len(summary.output_files)} files)"),
+        ("results", f"{output_dir}{os.sep} ({summary.output_count} files)"),
     ]
     rows += [(f"report ({path.suffix[1:]})", str(path)) for path in reports]
     if summary.error:

@@ -55,12 +55,6 @@ class Counters:
     rate_limited: int
 
     def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        for name in _SCALARS:
-            setattr(self, name, 0)
-        self.credits_spent = 0.0
         self.requests_by_endpoint: Counter[str] = Counter()
         self.requests_by_route: Counter[str] = Counter()
         self.requests_by_status: Counter[int] = Counter()
@@ -69,6 +63,24 @@ class Counters:
         self.uploads_by_label: Counter[str] = Counter()
         self.orders_by_original: Counter[str] = Counter()
         self.rate_limited_by_bucket: Counter[str] = Counter()
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero everything in place: request handlers hold references to these counters."""
+        for name in _SCALARS:
+            setattr(self, name, 0)
+        self.credits_spent = 0.0
+        for counter in (
+            self.requests_by_endpoint,
+            self.requests_by_route,
+            self.requests_by_status,
+            self.requests_by_user,
+            self.uploads_by_user_file,
+            self.uploads_by_label,
+            self.orders_by_original,
+            self.rate_limited_by_bucket,
+        ):
+            counter.clear()
 
     @property
     def resets_injected(self) -> int:

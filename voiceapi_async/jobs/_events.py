@@ -150,7 +150,9 @@ class JobSummary(msgspec.Struct, frozen=True, kw_only=True):
 
     ``counts`` maps each journal stage to its number of items.  ``requests`` counts HTTP
     attempts made through the client during the run, ``rate_limited`` the 429 answers seen.
-    ``failures`` lists at most ``max_failures`` items (``failures_truncated`` says how many more).
+    ``failures`` lists at most ``max_failures`` items (``failures_truncated`` says how many more);
+    ``output_files`` likewise lists at most ``max_failures`` paths of ``output_count`` (for all of
+    them, ``read_journal(output_dir).items()``): a summary stays small for any batch size.
     """
 
     status: JobStatus
@@ -166,5 +168,6 @@ class JobSummary(msgspec.Struct, frozen=True, kw_only=True):
     conversion_retries: int
     duration: float
     output_files: tuple[str, ...]
+    output_count: int
     journal_path: str
     error: str | None = None

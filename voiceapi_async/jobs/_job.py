@@ -47,7 +47,7 @@ class BaseJob:
     - ``adopt_account_limits``: set the client's rate limiter to the account's own limits
       (``data.rate_limits``, one ``auth.me()`` call) before starting, so the job paces itself
       to what the server enforces rather than to the documented defaults.
-    - ``max_failures``: failures listed in the summary (the rest are counted).
+    - ``max_failures``: failures (and output paths) listed in the summary; the rest are counted.
     """
 
     kind_name: ClassVar[str] = ""
@@ -256,6 +256,7 @@ class BaseJob:
         counts = await journal.counts()
         rows, failed = await journal.failures(self.max_failures)
         failures = tuple(ItemFailure(key=k, name=n, stage=s, reason=r) for k, n, s, r in rows)
+        files, file_count = await journal.output_files(self.max_failures)
         return JobSummary(
             status=status,
             total=sum(counts.values()),
@@ -269,7 +270,8 @@ class BaseJob:
             rate_limited=counter.rate_limited,
             conversion_retries=engine.conversion_retries if engine is not None else 0,
             duration=time.monotonic() - started,
-            output_files=tuple(await journal.output_files()),
+            output_files=tuple(files),
+            output_count=file_count,
             journal_path=str(self.journal_path),
             error=error,
         )

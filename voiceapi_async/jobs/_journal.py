@@ -367,10 +367,15 @@ class Journal:
 
         return await self._run(get)
 
-    async def output_files(self) -> list[str]:
-        def get() -> list[str]:
-            rows = self.db.execute("SELECT path FROM outputs WHERE stage = 'downloaded' ORDER BY item_seq, target")
-            return [r[0] for r in rows]
+    async def output_files(self, limit: int) -> tuple[list[str], int]:
+        """The first ``limit`` downloaded paths and how many there are in all (memory stays flat)."""
+
+        def get() -> tuple[list[str], int]:
+            rows = self.db.execute(
+                "SELECT path FROM outputs WHERE stage = 'downloaded' ORDER BY item_seq, target LIMIT ?", (limit,)
+            ).fetchall()
+            total = self.db.execute("SELECT count(*) FROM outputs WHERE stage = 'downloaded'").fetchone()[0]
+            return [r[0] for r in rows], total
 
         return await self._run(get)
 
