@@ -101,15 +101,21 @@ def _project(st: Store, request: web.Request, user: UserRec) -> ProjectRec:
     return st.project(user, require_uuid(request.match_info["project_id"], ["path", "project_id"]))
 
 
-async def rename_project(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
-    rec = _project(st, request, user)
-    body = await decode_body(request, ProjectRename)
+async def _rename(
+    rec: ProjectRec | FolderRec, request: web.Request, body_type: type[ProjectRename | FolderUpdate]
+) -> web.StreamResponse:
+    """PATCH of a project or a folder: the same one-field body, the same name rules."""
+    body = await decode_body(request, body_type)
     assert body is not None
     errors: list[ValidationErrorItem] = []
     _name(body.name, errors)
     raise_if(errors)
     rec.model.name = body.name
     return json_response(rec.model)
+
+
+async def rename_project(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    return await _rename(_project(st, request, user), request, ProjectRename)
 
 
 async def delete_project(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
@@ -194,14 +200,7 @@ async def get_folder(st: Store, request: web.Request, user: UserRec) -> web.Stre
 
 
 async def rename_folder(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
-    rec = _folder(st, request, user)
-    body = await decode_body(request, FolderUpdate)
-    assert body is not None
-    errors: list[ValidationErrorItem] = []
-    _name(body.name, errors)
-    raise_if(errors)
-    rec.model.name = body.name
-    return json_response(rec.model)
+    return await _rename(_folder(st, request, user), request, FolderUpdate)
 
 
 async def delete_folder(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
