@@ -165,20 +165,6 @@ def _as_item(value: str | TextItem) -> TextItem:
 
 async def iter_text_batches(inputs: TTSInputs) -> AsyncIterator[list[TextSource]]:
     """Batches of text items (split where needed), keyed by their position in the input."""
-    batch: list[TextSource] = []
-    if isinstance(inputs, AsyncIterable):
-        n = 0
-        async for value in inputs:
-            n += 1
-            item = _as_item(value)
-            if item.text.strip():
-                batch.extend(_explode(str(n), item))
-            if len(batch) >= _BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        return
     if isinstance(inputs, (str, os.PathLike)):
         lines = _read_file(Path(inputs))
 
@@ -193,7 +179,8 @@ async def iter_text_batches(inputs: TTSInputs) -> AsyncIterator[list[TextSource]
         while batch := await asyncio.to_thread(chunk):
             yield batch
         return
-    for n, value in enumerate(inputs, start=1):
+    batch = []
+    async for n, value in _numbered(inputs):
         item = _as_item(value)
         if item.text.strip():
             batch.extend(_explode(str(n), item))
@@ -202,3 +189,17 @@ async def iter_text_batches(inputs: TTSInputs) -> AsyncIterator[list[TextSource]
             batch = []
     if batch:
         yield batch
+
+
+async def _numbered(
+    inputs: Sequence[str | TextItem] | AsyncIterable[str | TextItem],
+) -> AsyncIterator[tuple[int, str | TextItem]]:
+    """Each input with its 1-based position, from a list or an async iterable alike."""
+    if isinstance(inputs, AsyncIterable):
+        n = 0
+        async for value in inputs:
+            n += 1
+            yield n, value
+    else:
+        for n, value in enumerate(inputs, start=1):
+            yield n, value
