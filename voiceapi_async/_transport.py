@@ -262,18 +262,19 @@ class Transport:
 
         The request keeps its in-flight slot until the block ends.
         """
-        response = await self._retrying(req, timeout, retry, stream=True)
-        assert isinstance(response, aiohttp.ClientResponse)
+        opened = await self._retrying(req, timeout, retry, stream=True)
+        assert isinstance(opened, tuple)
+        response, in_flight = opened
         try:
             yield response
         finally:
             response.release()
-            self.limiter.slot().release()
+            in_flight.release()  # the very semaphore acquired, even if the limits changed since
 
     async def _retrying(
         self, req: Request, timeout: Timeout, retry: RetryPolicy, *, stream: bool
-    ) -> RawResponse | aiohttp.ClientResponse:
-        """The retry loop: a read answer, or (``stream``) a success still open, holding its slot.
+    ) -> RawResponse | tuple[aiohttp.ClientResponse, asyncio.Semaphore]:
+        """The retry loop: a read answer, or (``stream``) a success still open and the slot it holds.
 
         Each attempt waits for its rate-limit slot and holds an in-flight slot until its
         answer is read.  A plain coroutine rather than a context manager: this is the hot path.
@@ -297,7 +298,7 @@ class Transport:
                 if stream and response.status < 400:
                     self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
                     keep_slot = True
-                    return response
+                    return response, in_flight
                 try:
                     raw = self._raw(response, await response.read(), req, path, attempt, started)
                 finally:
