@@ -199,6 +199,8 @@ class Transport:
         self._rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        #: Per path, the method a 405 taught this client to use instead of the documented one.
+        self.learned_methods: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 

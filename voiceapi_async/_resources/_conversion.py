@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
-from .._errors import InvalidRequestError
+from .._errors import APIStatusError, InvalidRequestError
 from .._models import (
     ConversionTarget,
     FolderStats,
+    Model,
     Order,
     OrderRequest,
     ProjectStats,
@@ -26,6 +28,7 @@ from ._base import Resource
 __all__ = ["TTS", "Orders", "Stats"]
 
 MAX_CONVERSIONS_PER_ORDER = 200
+T = TypeVar("T")
 
 
 class Orders(Resource):
@@ -38,6 +41,10 @@ class Orders(Resource):
         use_calibration: bool | None = None,
     ) -> list[Order]:
         """``POST /api/v2/orders``: one order per conversion, each creating a converted recording.
+
+        A ``calibration_id`` given without ``use_calibration`` sends ``use_calibration=true``:
+        the API ignores the id otherwise (and uses the account's enabled calibration).
+        Pass ``use_calibration=False`` explicitly to keep that behaviour.
 
         Not retried once the request may have reached the server (it spends credits):
         on ``APIConnectionError(request_sent=True)`` list the original's conversions
@@ -58,6 +65,8 @@ class Orders(Resource):
             check_label(target.label, field=f"conversions[{i}].label")
         if use_calibration and calibration_id is None:
             raise InvalidRequestError("use_calibration=True needs a calibration_id")
+        if calibration_id and use_calibration is None:
+            use_calibration = True  # without it the API ignores the id and uses the enabled calibration
         body = OrderRequest(
             original_id=check_id(original_id, field="original_id"),
             conversions=targets,
@@ -127,11 +136,27 @@ class Stats(Resource):
         return await self._client._request("GET", "/api/stats", UserStats)
 
     async def projects(self, project_ids: Iterable[str]) -> list[ProjectStats]:
-        """``GET /api/stats/projects`` with ``{"project_ids": [...]}`` (at most 200)."""
+        """``GET /api/stats/projects`` with ``{"project_ids": [...]}`` (at most 200; POST after a 405)."""
         body = StatsProjectRequest(project_ids=check_ids(project_ids, field="project_ids"))
-        return await self._client._request("GET", "/api/stats/projects", list[ProjectStats], json=body)
+        return await self._list_stats("/api/stats/projects", list[ProjectStats], body)
 
     async def folders(self, folder_ids: Iterable[str]) -> list[FolderStats]:
-        """``GET /api/stats/folders`` with ``{"folder_ids": [...]}`` (at most 200)."""
+        """``GET /api/stats/folders`` with ``{"folder_ids": [...]}`` (at most 200; POST after a 405)."""
         body = StatsFolderRequest(folder_ids=check_ids(folder_ids, field="folder_ids"))
-        return await self._client._request("GET", "/api/stats/folders", list[FolderStats], json=body)
+        return await self._list_stats("/api/stats/folders", list[FolderStats], body)
+
+    async def _list_stats(self, path: str, cast_to: type[T], body: Model) -> T:
+        """GET with a JSON body, as the endpoint reference says; the OpenAPI has POST.
+
+        A server answering 405 to the GET gets the POST once, and this client (with its
+        ``with_options`` copies) sends POST to that path from then on.
+        """
+        learned = self._client._transport.learned_methods
+        method = learned.get(path, "GET")
+        try:
+            return await self._client._request(method, path, cast_to, json=body, idempotent=True)
+        except APIStatusError as exc:
+            if exc.status_code != 405 or method != "GET":
+                raise
+        learned[path] = "POST"
+        return await self._client._request("POST", path, cast_to, json=body, idempotent=True)
