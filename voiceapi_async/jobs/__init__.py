@@ -22,6 +22,7 @@ from ._errors import (
     JobError,
     JobStoppedError,
     JournalMismatchError,
+    JournalVersionError,
     UnknownVoiceError,
 )
 from ._events import (
@@ -74,6 +75,7 @@ __all__ = [
     "JobSummary",
     "JournalMismatchError",
     "JournalReport",
+    "JournalVersionError",
     "OutputReport",
     "Progress",
     "ProgressCallback",

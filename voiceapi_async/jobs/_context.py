@@ -16,8 +16,9 @@ from typing import Any, Protocol, TypeVar
 from .._client import VoiceClient
 from .._models import Recording
 from ._events import ItemDone, ItemFailed, JobEvent
-from ._journal import ItemRow, Journal, OutputRow
 from ._progress import StageTracker
+from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
+from ._store import ItemRow, JobStore, OutputRow
 from ._targets import ResolvedTarget
 
 __all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work"]
@@ -61,7 +62,7 @@ class Work:
     """An item in a submit worker, with the stage the tracker last saw."""
 
     row: ItemRow
-    stage: str
+    stage: ItemStage
 
 
 @dataclasses.dataclass(eq=False)
@@ -69,7 +70,7 @@ class EngineContext:
     """The state every stage reads or moves; ``round`` is the current poll round (set by the poller)."""
 
     client: VoiceClient
-    journal: Journal
+    journal: JobStore
     kind: JobKind
     opts: EngineOptions
     tracker: StageTracker
@@ -92,9 +93,9 @@ class EngineContext:
         task.add_done_callback(self.critical_tasks.discard)
         return await asyncio.shield(task)
 
-    def move(self, seq: int, old: str, new: str) -> None:
+    def move(self, seq: int, old: ItemStage, new: ItemStage) -> None:
         self.tracker.move(old, new)
-        if new in ("done", "failed") and old not in ("done", "failed"):
+        if new in FINAL_ITEM_STAGES and old not in FINAL_ITEM_STAGES:
             self.unannounced += 1
             if seq in self.holding:
                 self.holding.discard(seq)
@@ -111,14 +112,14 @@ class EngineContext:
         if self.tracker.remaining == 0 and self.unannounced == 0:
             self.all_final.set()
 
-    async def fail(self, work: Work, stage: str, reason: str) -> None:
-        await self.journal.fail_item(work.row.seq, stage, reason)
-        self.move(work.row.seq, work.stage, "failed")
-        work.stage = "failed"
-        await self.emit(ItemFailed(key=work.row.key, name=work.row.name, stage=stage, reason=reason), final=True)
+    async def fail(self, work: Work, step: Step, reason: str) -> None:
+        await self.journal.fail_item(work.row.seq, step, reason)
+        self.move(work.row.seq, work.stage, ItemStage.FAILED)
+        work.stage = ItemStage.FAILED
+        await self.emit(ItemFailed(key=work.row.key, name=work.row.name, stage=step, reason=reason), final=True)
 
     async def output_failed(self, out: OutputRow, reason: str) -> None:
-        await self.journal.set_output(out.item_seq, out.target, "failed", error=reason)
+        await self.journal.set_output(out.item_seq, out.target, OutputStage.FAILED, error=reason)
         await self.settle(out.item_seq)
 
     async def settle(self, seq: int) -> None:
@@ -126,16 +127,16 @@ class EngineContext:
         outcome = await self.journal.settle_item(seq)
         if outcome is None:
             return
-        self.move(seq, "converting", outcome)
+        self.move(seq, ItemStage.CONVERTING, outcome)
         item = await self.journal.item(seq)
-        if outcome == "done":
+        if outcome is ItemStage.DONE:
             outputs = await self.journal.outputs_of(seq)
             await self.emit(
                 ItemDone(key=item.key, name=item.name, outputs=tuple(o.path or "" for o in outputs)), final=True
             )
         else:
             await self.emit(
-                ItemFailed(key=item.key, name=item.name, stage="convert", reason=item.error or "failed"), final=True
+                ItemFailed(key=item.key, name=item.name, stage=Step.CONVERT, reason=item.error or "failed"), final=True
             )
 
     def target_name(self, item: ItemRow, target: int) -> str:

@@ -16,9 +16,9 @@ from ._audioinfo import probe_audio
 from ._errors import JobConfigError
 from ._events import ItemUploaded, JobEvent
 from ._job import BaseJob
-from ._journal import ItemRow, Journal, NewItem
 from ._reconcile import marked_label
 from ._sources import DEFAULT_INCLUDE, AudioInputs, SourceFile, iter_source_batches
+from ._store import ItemRow, JobStore, NewItem
 from ._targets import ResolvedTarget, Target, resolve_targets
 
 __all__ = ["BatchConvertJob"]
@@ -87,7 +87,7 @@ class BatchConvertJob(BaseJob):
             "mirror_tree": self.mirror_tree,
         }
 
-    async def _resolve(self, journal: Journal) -> None:
+    async def _resolve(self, journal: JobStore) -> None:
         stored = await journal.get_meta("resolved_targets")
         if stored is not None:
             self._resolved = msgspec.convert(stored, list[ResolvedTarget])
@@ -95,7 +95,7 @@ class BatchConvertJob(BaseJob):
         self._resolved = await resolve_targets(self.client, self.targets, tts=False)
         await journal.set_meta({"resolved_targets": msgspec.to_builtins(self._resolved)})
 
-    async def _discover(self, journal: Journal) -> None:
+    async def _discover(self, journal: JobStore) -> None:
         skip = self.output_dir.resolve()
         async for batch in iter_source_batches(self.inputs, include=self.include, exclude=self.exclude, skip_dir=skip):
             known = await journal.known_keys([s.key for s in batch])

@@ -25,10 +25,10 @@ from .._client import VoiceClient
 from ._context import EngineContext, EngineOptions, JobKind
 from ._events import JobEvent
 from ._fetch import Downloader
-from ._journal import Journal
 from ._outcomes import StopJob
 from ._progress import StageTracker
 from ._retry import Retrier
+from ._store import JobStore
 from ._submit import Submitter
 from ._watch import Poller
 
@@ -41,7 +41,7 @@ class Engine:
     def __init__(
         self,
         client: VoiceClient,
-        journal: Journal,
+        journal: JobStore,
         kind: JobKind,
         options: EngineOptions,
         project_id: str,

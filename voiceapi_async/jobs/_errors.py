@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import InvalidRequestError, VoiceAPIError
@@ -15,6 +16,7 @@ __all__ = [
     "JobError",
     "JobStoppedError",
     "JournalMismatchError",
+    "JournalVersionError",
     "UnknownVoiceError",
 ]
 
@@ -33,6 +35,30 @@ class UnknownVoiceError(JobConfigError):
 
 class JournalMismatchError(JobConfigError):
     """The journal in the output directory belongs to a different job (other targets or kind)."""
+
+
+class JournalVersionError(JobConfigError):
+    """The journal was written by another version of voiceapi-async (another ``SCHEMA_VERSION``).
+
+    ``found`` is the journal's version (``None``: unreadable), ``expected`` this version's.
+    Nothing was changed in the file.
+    """
+
+    def __init__(self, path: Path, found: int | None, expected: int) -> None:
+        newer = found is not None and found > expected
+        super().__init__(
+            f"{path} is a job journal of schema version {found if found is not None else 'unknown'}, "
+            f"this version of voiceapi-async reads version {expected}: "
+            + (
+                "upgrade voiceapi-async to resume that job, "
+                if newer
+                else "finish that job with the version that started it, "
+            )
+            + "or start over in another output directory (the journal is left as it is)"
+        )
+        self.path = path
+        self.found = found
+        self.expected = expected
 
 
 class CostGuardError(JobError):

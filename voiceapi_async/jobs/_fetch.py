@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from .._errors import NotFoundError, PermissionDeniedError, VoiceAPIError
 from ._context import CHUNK, EngineContext
 from ._events import ItemDownloaded
-from ._journal import OutputRow
 from ._outcomes import guard, reason
+from ._stages import ItemStage, OutputStage
+from ._store import OutputRow
 
 __all__ = ["Downloader"]
 
@@ -33,7 +34,7 @@ class Downloader:
     async def reopen_missing(self) -> None:
         """Outputs an earlier run downloaded whose file is gone or has another size: download them again."""
         after = (0, -1)
-        while rows := await self.ctx.journal.outputs_in_stage("downloaded", after, 256):
+        while rows := await self.ctx.journal.outputs_in_stage(OutputStage.DOWNLOADED, after, 256):
             after = (rows[-1].item_seq, rows[-1].target)
             for out in rows:
                 if not await asyncio.to_thread(_file_matches, out.path, out.size):
@@ -42,7 +43,7 @@ class Downloader:
     async def feed(self) -> None:
         """Results a previous run saw converted but did not download."""
         after = (0, -1)
-        while rows := await self.ctx.journal.outputs_in_stage("converted", after, CHUNK):
+        while rows := await self.ctx.journal.outputs_in_stage(OutputStage.CONVERTED, after, CHUNK):
             after = (rows[-1].item_seq, rows[-1].target)
             for out in rows:
                 await self.queue.put((out, ""))
@@ -66,7 +67,12 @@ class Downloader:
         journal = self.ctx.journal
         item = await journal.item(out.item_seq)
         current = next((o for o in await journal.outputs_of(out.item_seq) if o.target == out.target), None)
-        if item.stage != "converting" or current is None or current.stage != "converted" or out.recording_id is None:
+        if (
+            item.stage is not ItemStage.CONVERTING
+            or current is None
+            or current.stage is not OutputStage.CONVERTED
+            or out.recording_id is None
+        ):
             return
         url = current.url
         relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
@@ -93,7 +99,7 @@ class Downloader:
             await self.ctx.output_failed(out, f"download failed: {last}")
             return
         await journal.set_output(
-            out.item_seq, out.target, "downloaded", path=str(downloaded.path), size=downloaded.size, url=url
+            out.item_seq, out.target, OutputStage.DOWNLOADED, path=str(downloaded.path), size=downloaded.size, url=url
         )
         await self.ctx.emit(
             ItemDownloaded(

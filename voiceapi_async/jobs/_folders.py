@@ -5,7 +5,7 @@ from __future__ import annotations
 from .._client import VoiceClient
 from .._errors import APIConnectionError, InternalServerError
 from .._validation import sanitize_label
-from ._journal import Journal
+from ._store import JobStore
 
 __all__ = ["ensure_folders", "ensure_project"]
 
@@ -45,7 +45,7 @@ async def _ensure_folder(client: VoiceClient, project_id: str, name: str, parent
     raise AssertionError("unreachable")
 
 
-async def ensure_folders(client: VoiceClient, journal: Journal, project_id: str, root_name: str) -> None:
+async def ensure_folders(client: VoiceClient, journal: JobStore, project_id: str, root_name: str) -> None:
     """One folder per distinct ``rel_dir`` of the items: the root folder, and nested ones when mirroring."""
     root = await journal.folder("")
     if root is None:

@@ -19,6 +19,8 @@ from ._folders import ensure_folders, ensure_project, folder_name
 from ._journal import Journal
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
+from ._stages import ItemStage, Step
+from ._store import JobStore
 
 __all__ = ["JOURNAL_NAME", "BaseJob"]
 
@@ -115,10 +117,10 @@ class BaseJob:
         """Options that must not change between a run and its resumption."""
         return {"kind": self.kind_name, "project": self.project, "folder": self.folder}
 
-    async def _resolve(self, journal: Journal) -> None:
+    async def _resolve(self, journal: JobStore) -> None:
         """Resolve names to ids (once; resumed runs reuse what the journal holds)."""
 
-    async def _discover(self, journal: Journal) -> None:
+    async def _discover(self, journal: JobStore) -> None:
         """Add new inputs to the journal (validated; failures recorded, not raised)."""
 
     def _kind(self) -> JobKind:
@@ -190,7 +192,7 @@ class BaseJob:
                 yield event
             tracker.report()
             counts = await journal.counts()
-            status = JobStatus.COMPLETED_WITH_FAILURES if counts.get("failed") else JobStatus.COMPLETED
+            status = JobStatus.COMPLETED_WITH_FAILURES if counts.get(ItemStage.FAILED) else JobStatus.COMPLETED
         except StopJob as stop:
             status, error, stop_cause = JobStatus.STOPPED, str(stop.cause), stop.cause
         except CostGuardError:
@@ -212,14 +214,14 @@ class BaseJob:
     # -- internals ---------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def _open(self) -> AsyncIterator[Journal]:
+    async def _open(self) -> AsyncIterator[JobStore]:
         journal = await Journal(self.journal_path).open()
         try:
             yield journal
         finally:
             await journal.close()
 
-    async def _prepare(self, journal: Journal) -> None:
+    async def _prepare(self, journal: JobStore) -> None:
         identity = self._identity()
         stored = await journal.get_meta("identity")
         if stored is None:
@@ -236,17 +238,17 @@ class BaseJob:
         await self._resolve(journal)
         await self._discover(journal)
 
-    async def _validation_failures(self, journal: Journal) -> AsyncIterator[JobEvent]:
+    async def _validation_failures(self, journal: JobStore) -> AsyncIterator[JobEvent]:
         after = 0
-        while rows := await journal.items_in_stages(("failed",), after, 256):
+        while rows := await journal.items_in_stages((ItemStage.FAILED,), after, 256):
             after = rows[-1].seq
             for row in rows:
-                if row.error_stage == "validate":
-                    yield ItemFailed(key=row.key, name=row.name, stage="validate", reason=row.error or "invalid")
+                if row.error_stage == Step.VALIDATE:
+                    yield ItemFailed(key=row.key, name=row.name, stage=Step.VALIDATE, reason=row.error or "invalid")
 
     async def _summarize(
         self,
-        journal: Journal,
+        journal: JobStore,
         status: JobStatus,
         counter: RequestCounter,
         started: float,
@@ -260,7 +262,7 @@ class BaseJob:
         return JobSummary(
             status=status,
             total=sum(counts.values()),
-            done=counts.get("done", 0),
+            done=counts.get(ItemStage.DONE, 0),
             failed=failed,
             counts=counts,
             failures=failures,

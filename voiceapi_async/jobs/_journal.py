@@ -1,16 +1,15 @@
-"""The SQLite journal: every item's stage and server ids, so a re-run resumes where a run stopped.
+"""The SQLite journal: the job store (``_store.JobStore``) behind every job, in the output directory.
 
 One connection, used only from one dedicated worker thread (calls are queued to it),
 in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process, and is
 cheap enough to make every *intent* (written before a non-idempotent request) durable
 on its own, while poll results are written a page (up to 200 rows) per transaction.
+Stages are stored as the text of ``_stages.ItemStage``/``OutputStage``; rows are read
+by column name.  This module holds all of the orchestrator's SQL; ``_report`` reads
+through ``connect_readonly`` and the ``read_*`` functions.
 
-Item stages: ``pending`` (validated) -> ``creating`` (upload/TTS intent) -> ``created``
-(original id known) -> ``ordering`` (order intent) -> ``converting`` (conversion ids
-known) -> ``done``; or ``failed`` at any point.  Output stages (one row per item and
-target; target ``-1`` is the TTS original itself): ``processing`` -> ``converted``
-(url known) -> ``downloaded``; ``retrying`` while an ``orders.retry`` is uncertain;
-or ``failed``.
+``SCHEMA_VERSION`` is stored in the journal; opening a journal of another version
+raises ``JournalVersionError`` rather than misreading it.
 """
 
 from __future__ import annotations
@@ -21,17 +20,29 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-__all__ = ["ACTIVE_ITEM_STAGES", "ItemRow", "Journal", "NewItem", "OutputRow"]
+from ._errors import JournalVersionError
+from ._stages import FINAL_OUTPUT_STAGES, SUBMIT_STAGES, WATCHED_OUTPUT_STAGES, ItemStage, OutputStage, Step
+from ._store import ItemRow, JobStore, NewItem, OutputRow
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ItemRow",
+    "Journal",
+    "NewItem",
+    "OutputRow",
+    "connect_readonly",
+    "read_failures",
+    "read_items",
+    "read_meta",
+    "read_totals",
+]
 
 T = TypeVar("T")
+#: The layout of the tables below; stored in ``meta`` and checked on open.
 SCHEMA_VERSION = 1
-ACTIVE_ITEM_STAGES = ("creating", "created", "ordering", "converting")
-SUBMIT_STAGES = ("pending", "creating", "created", "ordering")
-FINAL_OUTPUT_STAGES = ("downloaded", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,83 +93,139 @@ CREATE TABLE IF NOT EXISTS folders (
 """
 
 
-@dataclass(frozen=True)
-class NewItem:
-    key: str
-    name: str
-    source: str
-    rel: str
-    rel_dir: str = ""
-    label: str | None = None
-    size: int | None = None
-    duration: float | None = None
-    chars: int = 0
-    n_targets: int = 0
-    extra: dict[str, Any] | None = None
-    error: str | None = None  # set: the item failed validation
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    seq: int
-    key: str
-    name: str
-    source: str
-    rel: str
-    rel_dir: str
-    label: str | None
-    size: int | None
-    duration: float | None
-    extra: dict[str, Any]
-    stage: str
-    folder_id: str | None
-    original_id: str | None
-    original_state: str | None
-    intent_at: float | None
-    attempts: int
-    error: str | None
-    error_stage: str | None
-
-
-@dataclass(frozen=True)
-class OutputRow:
-    item_seq: int
-    target: int
-    recording_id: str | None
-    stage: str
-    retries: int
-    url: str | None
-    path: str | None
-    size: int | None
-    error: str | None
-
-
 _ITEM_COLS = (
     "seq, key, name, source, rel, rel_dir, label, size, duration, extra, stage, folder_id, original_id, "
     "original_state, intent_at, attempts, error, error_stage"
 )
 _OUTPUT_COLS = "item_seq, target, recording_id, stage, retries, url, path, size, error"
-# Read-only queries shared with ``_report`` (which reads a journal without running a job).
-COUNTS_SQL = "SELECT stage, count(*) FROM items GROUP BY stage"
-FAILURES_SQL = (
-    "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items"
-    " WHERE stage = 'failed' ORDER BY seq LIMIT ?"
+_COUNTS_SQL = "SELECT stage, count(*) FROM items GROUP BY stage"
+_FAILURES_SQL = (
+    "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items WHERE stage = ? ORDER BY seq LIMIT ?"
 )
-FAILED_COUNT_SQL = "SELECT count(*) FROM items WHERE stage = 'failed'"
+_FAILED_COUNT_SQL = "SELECT count(*) FROM items WHERE stage = ?"
 
 
-def _item(row: Sequence[Any]) -> ItemRow:
-    values = list(row)
-    values[9] = json.loads(values[9]) if values[9] else {}
-    return ItemRow(*values)
+def _item(row: sqlite3.Row) -> ItemRow:
+    extra = row["extra"]
+    return ItemRow(
+        seq=row["seq"],
+        key=row["key"],
+        name=row["name"],
+        source=row["source"],
+        rel=row["rel"],
+        rel_dir=row["rel_dir"],
+        label=row["label"],
+        size=row["size"],
+        duration=row["duration"],
+        extra=json.loads(extra) if extra else {},
+        stage=ItemStage(row["stage"]),
+        folder_id=row["folder_id"],
+        original_id=row["original_id"],
+        original_state=row["original_state"],
+        intent_at=row["intent_at"],
+        attempts=row["attempts"],
+        error=row["error"],
+        error_stage=row["error_stage"],
+    )
 
 
-def _output(row: Sequence[Any]) -> OutputRow:
-    return OutputRow(*row)
+def _output(row: sqlite3.Row) -> OutputRow:
+    return OutputRow(
+        item_seq=row["item_seq"],
+        target=row["target"],
+        recording_id=row["recording_id"],
+        stage=OutputStage(row["stage"]),
+        retries=row["retries"],
+        url=row["url"],
+        path=row["path"],
+        size=row["size"],
+        error=row["error"],
+    )
 
 
-class Journal:
-    """Async facade over one SQLite connection living in one worker thread."""
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> bool:
+    """``True`` for a journal of this version, ``False`` for an empty file; raises for another version."""
+    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if not has_meta:
+        return False
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    found = int(row[0]) if row and str(row[0]).isdigit() else None
+    if found != SCHEMA_VERSION:
+        raise JournalVersionError(path, found, SCHEMA_VERSION)
+    return True
+
+
+# -- the read-only view (``read_journal``) ------------------------------------------------------
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write, to a journal of this schema version.
+
+    ``query_only`` rather than ``mode=ro`` where possible: the last connection to close
+    then tidies the WAL files away, which a ``mode=ro`` one cannot do.
+    """
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=rw", uri=True)
+    except sqlite3.OperationalError:  # no write access to the file or its directory
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    else:
+        db.execute("PRAGMA query_only = ON")
+    db.row_factory = sqlite3.Row
+    try:
+        if not _check_version(db, path):
+            raise sqlite3.DatabaseError("no meta table")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def read_meta(db: sqlite3.Connection, key: str) -> Any:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def read_totals(db: sqlite3.Connection) -> tuple[dict[str, int], int, dict[str, int], int]:
+    """Items per stage, failed items, outputs per stage, and the most outputs one item has."""
+    counts = {r[0]: r[1] for r in db.execute(_COUNTS_SQL)}
+    failed = db.execute(_FAILED_COUNT_SQL, (ItemStage.FAILED,)).fetchone()[0]
+    outputs = {r[0]: r[1] for r in db.execute("SELECT stage, count(*) FROM outputs GROUP BY stage")}
+    widest = db.execute(
+        "SELECT max(coalesce((SELECT max(n_targets) FROM items), 0),"
+        " coalesce((SELECT max(n) FROM (SELECT count(*) AS n FROM outputs GROUP BY item_seq)), 0))"
+    ).fetchone()[0]
+    return counts, failed, outputs, widest
+
+
+def read_failures(db: sqlite3.Connection, limit: int) -> list[tuple[str, str, str, str]]:
+    return [(r[0], r[1], r[2], r[3]) for r in db.execute(_FAILURES_SQL, (ItemStage.FAILED, limit))]
+
+
+def read_items(db: sqlite3.Connection, after: int, limit: int) -> list[tuple[ItemRow, list[OutputRow]]]:
+    """Up to ``limit`` items after ``after`` in input order, each with its outputs."""
+    items = [
+        _item(r)
+        for r in db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+    ]
+    if not items:
+        return []
+    outputs: dict[int, list[OutputRow]] = {}
+    for r in db.execute(
+        f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq BETWEEN ? AND ? ORDER BY item_seq, target",
+        (items[0].seq, items[-1].seq),
+    ):
+        out = _output(r)
+        outputs.setdefault(out.item_seq, []).append(out)
+    return [(it, outputs.get(it.seq, [])) for it in items]
+
+
+class Journal(JobStore):
+    """The SQLite ``JobStore``: an async facade over one connection living in one worker thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -180,14 +247,24 @@ class Journal:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=5000")
+                if not _check_version(conn, self.path):
+                    conn.executescript(_SCHEMA)
+                    conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
 
-        await self._run(connect)
+        try:
+            await self._run(connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
         return self
 
     async def close(self) -> None:
@@ -212,56 +289,54 @@ class Journal:
         db.execute("COMMIT")
         return result
 
+    async def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``statements`` in one transaction; returns once it is committed."""
+        return await self._run(self._tx, statements)
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(lambda: query(self.db))
+
     # -- meta and folders -----------------------------------------------------------------
 
     async def get_meta(self, key: str) -> Any:
-        def get() -> Any:
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            return json.loads(row[0]) if row else None
-
-        return await self._run(get)
+        return await self._read(lambda db: read_meta(db, key))
 
     async def set_meta(self, values: dict[str, Any]) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()])
-
-        await self._run(self._tx, put)
+        rows = [(k, json.dumps(v)) for k, v in values.items()]
+        await self._write(lambda db: db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows))
 
     async def folder(self, rel_dir: str) -> str | None:
-        def get() -> str | None:
-            row = self.db.execute("SELECT folder_id FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
+        def get(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT folder_id FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
             return str(row[0]) if row else None
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def set_folder(self, rel_dir: str, folder_id: str) -> None:
         def put(db: sqlite3.Connection) -> None:
             db.execute("INSERT OR REPLACE INTO folders (rel_dir, folder_id) VALUES (?, ?)", (rel_dir, folder_id))
             db.execute("UPDATE items SET folder_id = ? WHERE rel_dir = ? AND folder_id IS NULL", (folder_id, rel_dir))
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
     async def folder_rel_dirs(self) -> list[str]:
-        """The distinct folders items need (one row per input directory when mirroring)."""
-
-        def get() -> list[str]:
-            rows = self.db.execute("SELECT DISTINCT rel_dir FROM items WHERE stage != 'failed' ORDER BY rel_dir")
+        def get(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                "SELECT DISTINCT rel_dir FROM items WHERE stage != ? ORDER BY rel_dir", (ItemStage.FAILED,)
+            )
             return [r[0] for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
     # -- discovery ------------------------------------------------------------------------
 
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
-        def get() -> set[str]:
-            marks = ",".join("?" * len(keys))
-            return {r[0] for r in self.db.execute(f"SELECT key FROM items WHERE key IN ({marks})", list(keys))}
+        def get(db: sqlite3.Connection) -> set[str]:
+            return {r[0] for r in db.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(keys))})", list(keys))}
 
-        return await self._run(get) if keys else set()
+        return await self._read(get) if keys else set()
 
     async def add_items(self, items: Sequence[NewItem]) -> int:
-        """Insert new items (known keys are left alone); output names are made unique.  Returns how many."""
-
         def put(db: sqlite3.Connection) -> int:
             added = 0
             now = time.time()
@@ -288,8 +363,8 @@ class Journal:
                         it.chars,
                         it.n_targets,
                         json.dumps(it.extra) if it.extra else None,
-                        "failed" if it.error else "pending",
-                        "validate" if it.error else None,
+                        ItemStage.FAILED if it.error else ItemStage.PENDING,
+                        Step.VALIDATE if it.error else None,
                         it.error,
                         now,
                     ),
@@ -297,95 +372,93 @@ class Journal:
                 added += 1
             return added
 
-        return await self._run(self._tx, put)
+        return await self._write(put)
 
     # -- reading in chunks ----------------------------------------------------------------
 
-    async def items_in_stages(self, stages: Sequence[str], after: int, limit: int) -> list[ItemRow]:
-        def get() -> list[ItemRow]:
-            marks = ",".join("?" * len(stages))
-            rows = self.db.execute(
-                f"SELECT {_ITEM_COLS} FROM items WHERE stage IN ({marks}) AND seq > ? ORDER BY seq LIMIT ?",
+    async def items_in_stages(self, stages: Sequence[ItemStage], after: int, limit: int) -> list[ItemRow]:
+        def get(db: sqlite3.Connection) -> list[ItemRow]:
+            rows = db.execute(
+                f"SELECT {_ITEM_COLS} FROM items WHERE stage IN ({_marks(len(stages))}) AND seq > ?"
+                " ORDER BY seq LIMIT ?",
                 (*stages, after, limit),
             )
             return [_item(r) for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def item(self, seq: int) -> ItemRow:
-        def get() -> ItemRow:
-            return _item(self.db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?", (seq,)).fetchone())
-
-        return await self._run(get)
+        return await self._read(
+            lambda db: _item(db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?", (seq,)).fetchone())
+        )
 
     async def outputs_of(self, seq: int) -> list[OutputRow]:
-        def get() -> list[OutputRow]:
-            rows = self.db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq = ? ORDER BY target", (seq,))
+        def get(db: sqlite3.Connection) -> list[OutputRow]:
+            rows = db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq = ? ORDER BY target", (seq,))
             return [_output(r) for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
-    async def outputs_in_stage(self, stage: str, after: tuple[int, int], limit: int) -> list[OutputRow]:
-        def get() -> list[OutputRow]:
-            rows = self.db.execute(
+    async def outputs_in_stage(self, stage: OutputStage, after: tuple[int, int], limit: int) -> list[OutputRow]:
+        def get(db: sqlite3.Connection) -> list[OutputRow]:
+            rows = db.execute(
                 f"SELECT {_OUTPUT_COLS} FROM outputs WHERE stage = ? AND (item_seq, target) > (?, ?)"
                 " ORDER BY item_seq, target LIMIT ?",
                 (stage, *after, limit),
             )
             return [_output(r) for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def counts(self) -> dict[str, int]:
-        def get() -> dict[str, int]:
-            return dict(self.db.execute(COUNTS_SQL).fetchall())
-
-        return await self._run(get)
+        return await self._read(lambda db: {r[0]: r[1] for r in db.execute(_COUNTS_SQL)})
 
     async def plan_totals(self) -> dict[str, float]:
-        def get() -> dict[str, float]:
-            row = self.db.execute(
-                "SELECT count(*), coalesce(sum(stage = 'failed' AND error_stage = 'validate'), 0),"
+        def get(db: sqlite3.Connection) -> dict[str, float]:
+            row = db.execute(
+                "SELECT count(*), coalesce(sum(stage = :failed AND error_stage = :validate), 0),"
                 " coalesce(sum(duration), 0),"
-                " coalesce(sum(duration IS NULL AND NOT (stage = 'failed' AND error_stage = 'validate')), 0),"
+                " coalesce(sum(duration IS NULL AND NOT (stage = :failed AND error_stage = :validate)), 0),"
                 " coalesce(sum(coalesce(duration, 0) * n_targets), 0),"
-                " coalesce(sum(CASE WHEN stage IN ('pending', 'creating', 'created', 'ordering')"
+                " coalesce(sum(CASE WHEN stage IN (:s0, :s1, :s2, :s3)"
                 "   THEN coalesce(duration, 0) * n_targets ELSE 0 END), 0),"
                 " coalesce(sum(chars), 0), coalesce(max(n_targets), 0)"
-                " FROM items"
+                " FROM items",
+                {
+                    "failed": ItemStage.FAILED,
+                    "validate": Step.VALIDATE,
+                    **{f"s{i}": stage for i, stage in enumerate(SUBMIT_STAGES)},
+                },
             ).fetchone()
             names = ("items", "invalid", "duration", "unknown", "charge", "remaining", "chars", "targets")
             return dict(zip(names, row, strict=True))
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def failures(self, limit: int) -> tuple[list[tuple[str, str, str, str]], int]:
-        def get() -> tuple[list[tuple[str, str, str, str]], int]:
-            rows = self.db.execute(FAILURES_SQL, (limit,)).fetchall()
-            total = self.db.execute(FAILED_COUNT_SQL).fetchone()[0]
-            return rows, total
+        def get(db: sqlite3.Connection) -> tuple[list[tuple[str, str, str, str]], int]:
+            return read_failures(db, limit), db.execute(_FAILED_COUNT_SQL, (ItemStage.FAILED,)).fetchone()[0]
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def output_files(self, limit: int) -> tuple[list[str], int]:
         """The first ``limit`` downloaded paths and how many there are in all (memory stays flat)."""
 
-        def get() -> tuple[list[str], int]:
-            rows = self.db.execute(
-                "SELECT path FROM outputs WHERE stage = 'downloaded' ORDER BY item_seq, target LIMIT ?", (limit,)
+        def get(db: sqlite3.Connection) -> tuple[list[str], int]:
+            done = OutputStage.DOWNLOADED
+            rows = db.execute(
+                "SELECT path FROM outputs WHERE stage = ? ORDER BY item_seq, target LIMIT ?", (done, limit)
             ).fetchall()
-            total = self.db.execute("SELECT count(*) FROM outputs WHERE stage = 'downloaded'").fetchone()[0]
+            total = db.execute("SELECT count(*) FROM outputs WHERE stage = ?", (done,)).fetchone()[0]
             return [r[0] for r in rows], total
 
-        return await self._run(get)
+        return await self._read(get)
 
     # -- stage transitions ------------------------------------------------------------------
 
     async def set_stage(
-        self, seq: int, stage: str, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
+        self, seq: int, stage: ItemStage, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
     ) -> None:
-        """Move an item; with ``intent`` the time is recorded (the server may act from now on)."""
-
         def put(db: sqlite3.Connection) -> None:
             now = time.time()
             db.execute(
@@ -394,109 +467,105 @@ class Journal:
                 (stage, now, intent, now, label, int(count_attempt), seq),
             )
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
     async def set_created(self, seq: int, original_id: str) -> None:
         def put(db: sqlite3.Connection) -> None:
             db.execute(
-                "UPDATE items SET stage = 'created', original_id = ?, attempts = 0, updated_at = ? WHERE seq = ?",
-                (original_id, time.time(), seq),
+                "UPDATE items SET stage = ?, original_id = ?, attempts = 0, updated_at = ? WHERE seq = ?",
+                (ItemStage.CREATED, original_id, time.time(), seq),
             )
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
-        """The conversion ids (or the original itself, target -1) are known: the item waits for them."""
+        rows = [(seq, target, rid, OutputStage.PROCESSING, round_no) for target, rid in outputs]
 
         def put(db: sqlite3.Connection) -> None:
             db.executemany(
                 "INSERT OR REPLACE INTO outputs (item_seq, target, recording_id, stage, since_round)"
-                " VALUES (?, ?, ?, 'processing', ?)",
-                [(seq, target, rid, round_no) for target, rid in outputs],
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
             )
-            db.execute("UPDATE items SET stage = 'converting', updated_at = ? WHERE seq = ?", (time.time(), seq))
+            db.execute(
+                "UPDATE items SET stage = ?, updated_at = ? WHERE seq = ?", (ItemStage.CONVERTING, time.time(), seq)
+            )
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
-    async def fail_item(self, seq: int, stage: str, reason: str) -> None:
+    async def fail_item(self, seq: int, step: Step, reason: str) -> None:
         def put(db: sqlite3.Connection) -> None:
             db.execute(
-                "UPDATE items SET stage = 'failed', error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
-                (stage, reason, time.time(), seq),
+                "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
+                (ItemStage.FAILED, step, reason, time.time(), seq),
             )
             db.execute(
-                "UPDATE outputs SET stage = 'failed', error = coalesce(error, ?) WHERE item_seq = ?"
-                " AND stage NOT IN ('downloaded', 'failed')",
-                (reason, seq),
+                "UPDATE outputs SET stage = ?, error = coalesce(error, ?) WHERE item_seq = ? AND stage NOT IN (?, ?)",
+                (OutputStage.FAILED, reason, seq, *FINAL_OUTPUT_STAGES),
             )
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
     # -- polling ----------------------------------------------------------------------------
 
     async def lookup(self, ids: Sequence[str]) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-        """The outputs and the active items that the recordings of one poll page belong to."""
-
-        def get() -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-            marks = ",".join("?" * len(ids))
+        def get(db: sqlite3.Connection) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
+            marks = _marks(len(ids))
             outs = {
-                r[2]: _output(r)
-                for r in self.db.execute(
-                    f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({marks})", list(ids)
+                out.recording_id or "": out
+                for out in map(
+                    _output, db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({marks})", ids)
                 )
             }
             items = {
-                r[12]: _item(r)
-                for r in self.db.execute(
-                    f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({marks})"
-                    " AND stage IN ('created', 'ordering', 'converting')",
-                    list(ids),
+                item.original_id or "": item
+                for item in map(
+                    _item,
+                    db.execute(
+                        f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({marks}) AND stage IN (?, ?, ?)",
+                        (*ids, ItemStage.CREATED, ItemStage.ORDERING, ItemStage.CONVERTING),
+                    ),
                 )
             }
             return outs, items
 
-        return await self._run(get) if ids else ({}, {})
+        return await self._read(get) if ids else ({}, {})
 
     async def watched(self, before_round: int) -> list[str]:
-        """Recordings the server owes us an answer for, known before round ``before_round`` started."""
-
-        def get() -> list[str]:
-            rows = self.db.execute(
+        def get(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
                 "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE o.stage IN ('processing', 'retrying') AND i.stage = 'converting' AND o.since_round < ?",
-                (before_round,),
+                " WHERE o.stage IN (?, ?) AND i.stage = ? AND o.since_round < ?",
+                (*WATCHED_OUTPUT_STAGES, ItemStage.CONVERTING, before_round),
             )
             return [r[0] for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def has_watched(self) -> bool:
-        def get() -> bool:
-            row = self.db.execute(
+        def get(db: sqlite3.Connection) -> bool:
+            row = db.execute(
                 "SELECT 1 FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE o.stage IN ('processing', 'retrying') AND i.stage = 'converting' LIMIT 1"
+                " WHERE o.stage IN (?, ?) AND i.stage = ? LIMIT 1",
+                (*WATCHED_OUTPUT_STAGES, ItemStage.CONVERTING),
             ).fetchone()
             return row is not None
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def any_created(self) -> bool:
-        def get() -> bool:
-            return self.db.execute("SELECT 1 FROM items WHERE intent_at IS NOT NULL LIMIT 1").fetchone() is not None
-
-        return await self._run(get)
+        return await self._read(
+            lambda db: db.execute("SELECT 1 FROM items WHERE intent_at IS NOT NULL LIMIT 1").fetchone() is not None
+        )
 
     async def set_original_state(self, seq: int, state: str) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute("UPDATE items SET original_state = ? WHERE seq = ?", (state, seq))
-
-        await self._run(self._tx, put)
+        await self._write(lambda db: db.execute("UPDATE items SET original_state = ? WHERE seq = ?", (state, seq)))
 
     async def set_output(
         self,
         seq: int,
         target: int,
-        stage: str,
+        stage: OutputStage,
         *,
         url: str | None = None,
         path: str | None = None,
@@ -513,57 +582,58 @@ class Journal:
                 (stage, url, path, size, error, int(add_retry), recording_id, seq, target),
             )
 
-        await self._run(self._tx, put)
+        await self._write(put)
 
-    async def settle_item(self, seq: int) -> str | None:
-        """Finish an item whose outputs are all final: ``done`` or ``failed``; ``None`` if some are not."""
-
-        def put(db: sqlite3.Connection) -> str | None:
-            if db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0] != "converting":
+    async def settle_item(self, seq: int) -> ItemStage | None:
+        def put(db: sqlite3.Connection) -> ItemStage | None:
+            if db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0] != ItemStage.CONVERTING:
                 return None
             rows = db.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
-            if not rows or any(stage not in FINAL_OUTPUT_STAGES for stage, _ in rows):
+            if not rows or any(r["stage"] not in FINAL_OUTPUT_STAGES for r in rows):
                 return None
-            errors = [e or "failed" for stage, e in rows if stage == "failed"]
-            if errors:
-                db.execute(
-                    "UPDATE items SET stage = 'failed', error_stage = 'convert', error = ?, updated_at = ?"
-                    " WHERE seq = ?",
-                    ("; ".join(dict.fromkeys(errors)), time.time(), seq),
-                )
-                return "failed"
-            db.execute("UPDATE items SET stage = 'done', updated_at = ? WHERE seq = ?", (time.time(), seq))
-            return "done"
+            errors = [r["error"] or "failed" for r in rows if r["stage"] == OutputStage.FAILED]
+            outcome = ItemStage.FAILED if errors else ItemStage.DONE
+            db.execute(
+                "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
+                (
+                    outcome,
+                    Step.CONVERT if errors else None,
+                    "; ".join(dict.fromkeys(errors)) if errors else None,
+                    time.time(),
+                    seq,
+                ),
+            )
+            return outcome
 
-        return await self._run(self._tx, put)
+        return await self._write(put)
 
     async def unsettled_items(self) -> list[int]:
-        """Converting items whose outputs are all final (a run stopped between the two writes)."""
-
-        def get() -> list[int]:
-            rows = self.db.execute(
-                "SELECT seq FROM items i WHERE stage = 'converting' AND NOT EXISTS"
-                " (SELECT 1 FROM outputs o WHERE o.item_seq = i.seq AND o.stage NOT IN ('downloaded', 'failed'))"
+        def get(db: sqlite3.Connection) -> list[int]:
+            rows = db.execute(
+                "SELECT seq FROM items i WHERE stage = ? AND NOT EXISTS"
+                " (SELECT 1 FROM outputs o WHERE o.item_seq = i.seq AND o.stage NOT IN (?, ?))",
+                (ItemStage.CONVERTING, *FINAL_OUTPUT_STAGES),
             )
             return [r[0] for r in rows]
 
-        return await self._run(get)
+        return await self._read(get)
 
     async def converting_items(self) -> list[int]:
-        def get() -> list[int]:
-            return [r[0] for r in self.db.execute("SELECT seq FROM items WHERE stage = 'converting'")]
+        return await self._read(
+            lambda db: [r[0] for r in db.execute("SELECT seq FROM items WHERE stage = ?", (ItemStage.CONVERTING,))]
+        )
 
-        return await self._run(get)
-
-    async def reopen_output(self, seq: int, target: int) -> str:
-        """A downloaded file went missing or changed: download it again.  Returns the item's previous stage."""
-
-        def put(db: sqlite3.Connection) -> str:
-            stage: str = db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0]
+    async def reopen_output(self, seq: int, target: int) -> ItemStage:
+        def put(db: sqlite3.Connection) -> ItemStage:
+            stage = ItemStage(db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0])
             db.execute(
-                "UPDATE outputs SET stage = 'converted', size = NULL WHERE item_seq = ? AND target = ?", (seq, target)
+                "UPDATE outputs SET stage = ?, size = NULL WHERE item_seq = ? AND target = ?",
+                (OutputStage.CONVERTED, seq, target),
             )
-            db.execute("UPDATE items SET stage = 'converting', error = NULL, error_stage = NULL WHERE seq = ?", (seq,))
+            db.execute(
+                "UPDATE items SET stage = ?, error = NULL, error_stage = NULL WHERE seq = ?",
+                (ItemStage.CONVERTING, seq),
+            )
             return stage
 
-        return await self._run(self._tx, put)
+        return await self._write(put)

@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 from .._transport import HTTPEvent
 from ._events import Progress
+from ._stages import FINAL_ITEM_STAGES, ItemStage
 
 __all__ = ["ProgressCallback", "RequestCounter", "StageTracker"]
 
 ProgressCallback = Callable[[Progress], None]
 _ID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
-FINAL = ("done", "failed")
+FINAL = FINAL_ITEM_STAGES
 
 
 def endpoint_of(method: str, path: str) -> str:
@@ -76,8 +77,8 @@ class StageTracker:
         return Progress(
             total=self.total,
             stages={k: v for k, v in self.counts.items() if v},
-            done=self.counts["done"],
-            failed=self.counts["failed"],
+            done=self.counts[ItemStage.DONE],
+            failed=self.counts[ItemStage.FAILED],
             requests=self._counter.requests,
             rate_limited=self._counter.rate_limited,
             elapsed=elapsed,

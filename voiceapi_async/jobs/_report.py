@@ -8,7 +8,6 @@ is never in memory at once.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,13 @@ from typing import Any
 
 import msgspec
 
+from ._errors import JournalVersionError
 from ._events import ItemFailure
 from ._job import JOURNAL_NAME
-from ._journal import _ITEM_COLS, _OUTPUT_COLS, COUNTS_SQL, FAILED_COUNT_SQL, FAILURES_SQL, ItemRow, _item, _output
+from ._journal import ItemRow, connect_readonly, read_failures, read_items, read_meta, read_totals
+from ._stages import FINAL_ITEM_STAGES, ItemStage
 
 __all__ = ["ItemReport", "JournalReport", "OutputReport", "read_journal"]
-
-_FINAL = ("done", "failed")
 
 
 class OutputReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,23 +49,6 @@ class ItemReport(msgspec.Struct, frozen=True, kw_only=True):
     outputs: tuple[OutputReport, ...]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write.  ``query_only`` rather than ``mode=ro`` where possible: the last
-    connection to close then tidies the WAL files away, which a ``mode=ro`` one cannot do."""
-    uri = path.resolve().as_uri()
-    try:
-        db = sqlite3.connect(f"{uri}?mode=rw", uri=True)
-    except sqlite3.OperationalError:  # no write access to the file or its directory
-        return sqlite3.connect(f"{uri}?mode=ro", uri=True)
-    db.execute("PRAGMA query_only = ON")
-    return db
-
-
-def _meta(db: sqlite3.Connection, key: str) -> Any:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return json.loads(row[0]) if row else None
-
-
 def _labels(targets: Any) -> tuple[str, ...]:
     return tuple(str(t.get("label", "")) for t in targets or ())
 
@@ -76,24 +58,19 @@ class JournalReport:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        db = _connect(path)
         try:
-            try:
-                identity = _meta(db, "identity") or {}
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(f"{path} is not a voiceapi-async job journal ({exc})") from None
-            self.job_id: str | None = _meta(db, "job_id")
-            self.targets = _labels(_meta(db, "resolved_targets"))
-            self.counts: dict[str, int] = dict(db.execute(COUNTS_SQL).fetchall())
-            self.failed: int = db.execute(FAILED_COUNT_SQL).fetchone()[0]
-            self.outputs: dict[str, int] = dict(
-                db.execute("SELECT stage, count(*) FROM outputs GROUP BY stage").fetchall()
-            )
-            # The widest item: how many output columns a flat (CSV) report needs.
-            self.max_outputs: int = db.execute(
-                "SELECT max(coalesce((SELECT max(n_targets) FROM items), 0),"
-                " coalesce((SELECT max(n) FROM (SELECT count(*) AS n FROM outputs GROUP BY item_seq)), 0))"
-            ).fetchone()[0]
+            db = connect_readonly(path)
+        except JournalVersionError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{path} is not a voiceapi-async job journal ({exc})") from None
+        try:
+            identity = read_meta(db, "identity") or {}
+            self.job_id: str | None = read_meta(db, "job_id")
+            self.targets = _labels(read_meta(db, "resolved_targets"))
+            self.counts: dict[str, int]
+            self.outputs: dict[str, int]
+            self.counts, self.failed, self.outputs, self.max_outputs = read_totals(db)
         finally:
             db.close()
         self.kind: str = identity.get("kind", "")
@@ -106,12 +83,12 @@ class JournalReport:
 
     @property
     def done(self) -> int:
-        return self.counts.get("done", 0)
+        return self.counts.get(ItemStage.DONE, 0)
 
     @property
     def unfinished(self) -> int:
         """Items a run would still work on (a re-run resumes them)."""
-        return sum(n for stage, n in self.counts.items() if stage not in _FINAL)
+        return sum(n for stage, n in self.counts.items() if stage not in FINAL_ITEM_STAGES)
 
     @property
     def status(self) -> str:
@@ -122,57 +99,42 @@ class JournalReport:
 
     def failures(self, limit: int = 1000) -> list[ItemFailure]:
         """The first ``limit`` failed items, in input order (``self.failed`` counts them all)."""
-        db = _connect(self.path)
+        db = connect_readonly(self.path)
         try:
-            rows = db.execute(FAILURES_SQL, (limit,)).fetchall()
+            rows = read_failures(db, limit)
         finally:
             db.close()
         return [ItemFailure(key=k, name=n, stage=s, reason=r) for k, n, s, r in rows]
 
     def items(self, chunk: int = 500) -> Iterator[ItemReport]:
         """Every item in input order, with its outputs, read ``chunk`` items at a time."""
-        db = _connect(self.path)
+        db = connect_readonly(self.path)
         try:
             after = 0
-            while True:
-                rows = [
-                    _item(r)
-                    for r in db.execute(
-                        f"SELECT {_ITEM_COLS} FROM items WHERE seq > ? ORDER BY seq LIMIT ?", (after, chunk)
-                    )
-                ]
-                if not rows:
-                    return
-                by_seq = {r.seq: r for r in rows}
-                outputs: dict[int, list[OutputReport]] = {}
-                for row in db.execute(
-                    f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq BETWEEN ? AND ? ORDER BY item_seq, target",
-                    (rows[0].seq, rows[-1].seq),
-                ):
-                    out = _output(row)
-                    outputs.setdefault(out.item_seq, []).append(
-                        OutputReport(
-                            target=self._target_label(by_seq[out.item_seq], out.target),
-                            recording_id=out.recording_id,
-                            state=out.stage,
-                            path=out.path,
-                            size=out.size,
-                            error=out.error,
-                        )
-                    )
-                for r in rows:
+            while page := read_items(db, after, chunk):
+                for item, outputs in page:
                     yield ItemReport(
-                        key=r.key,
-                        name=r.name,
-                        source=r.source,
-                        stage=r.stage,
-                        label=r.label,
-                        original_id=r.original_id,
-                        error_stage=r.error_stage,
-                        error=r.error,
-                        outputs=tuple(outputs.get(r.seq, ())),
+                        key=item.key,
+                        name=item.name,
+                        source=item.source,
+                        stage=item.stage.value,
+                        label=item.label,
+                        original_id=item.original_id,
+                        error_stage=item.error_stage,
+                        error=item.error,
+                        outputs=tuple(
+                            OutputReport(
+                                target=self._target_label(item, out.target),
+                                recording_id=out.recording_id,
+                                state=out.stage.value,
+                                path=out.path,
+                                size=out.size,
+                                error=out.error,
+                            )
+                            for out in outputs
+                        ),
                     )
-                after = rows[-1].seq
+                after = page[-1][0].seq
         finally:
             db.close()
 

@@ -11,8 +11,9 @@ import asyncio
 from .._errors import APIStatusError
 from ._context import EngineContext
 from ._events import ItemRetried
-from ._journal import OutputRow
 from ._outcomes import ItemRefused, StopJob, classify, reason
+from ._stages import OutputStage
+from ._store import OutputRow
 
 __all__ = ["Retrier"]
 
@@ -59,7 +60,7 @@ class Retrier:
     async def _retry_once(self, out: OutputRow) -> str | None:
         """``orders.retry`` with its intent journaled; returns why the server refused it, if it did."""
         assert out.recording_id is not None
-        await self.ctx.journal.set_output(out.item_seq, out.target, "retrying", add_retry=True)
+        await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.RETRYING, add_retry=True)
         try:
             await self.ctx.client.orders.retry(out.recording_id)
         except Exception as exc:
@@ -68,11 +69,11 @@ class Retrier:
                 raise outcome from exc
             if isinstance(outcome, ItemRefused) and isinstance(exc, APIStatusError) and exc.status_code == 400:
                 # "only failed conversions can be retried": an earlier retry already took.
-                await self.ctx.journal.set_output(out.item_seq, out.target, "processing")
+                await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.PROCESSING)
                 return None
             if isinstance(outcome, ItemRefused):
                 return reason(exc)
             return None  # uncertain or transient: stays "retrying"; the next poll decides
-        await self.ctx.journal.set_output(out.item_seq, out.target, "processing")
+        await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.PROCESSING)
         self.conversion_retries += 1
         return None

@@ -16,9 +16,10 @@ from .._errors import AuthenticationError, InsufficientCreditsError, VoiceAPIErr
 from .._models import Recording
 from ._context import CHUNK, EngineContext, Work
 from ._events import ItemOrdered
-from ._journal import SUBMIT_STAGES, ItemRow
 from ._outcomes import ItemRefused, StopJob, Transient, Uncertain, classify, reason
 from ._reconcile import find_conversions, find_original
+from ._stages import SUBMIT_STAGES, ItemStage, Step
+from ._store import ItemRow
 from ._targets import ResolvedTarget
 
 __all__ = ["Submitter"]
@@ -51,7 +52,7 @@ class Submitter:
             await self._submit(work)
 
     async def _submit(self, work: Work) -> None:
-        if work.stage in ("pending", "creating"):
+        if work.stage in (ItemStage.PENDING, ItemStage.CREATING):
             original_id = await self._make_original(work)
             if original_id is None:
                 return
@@ -60,12 +61,12 @@ class Submitter:
         targets = self.ctx.kind.targets_for(work.row)
         if not targets:  # a TTS original without conversions is itself the output
             await self.ctx.journal.set_converting(work.row.seq, [(-1, work.row.original_id)], self.ctx.round)
-            self.ctx.move(work.row.seq, work.stage, "converting")
+            self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
             self.ctx.work_ready.set()
             return
         await self._order(work, targets)
 
-    async def _set_stage(self, work: Work, stage: str, *, intent: bool = False) -> None:
+    async def _set_stage(self, work: Work, stage: ItemStage, *, intent: bool = False) -> None:
         await self.ctx.journal.set_stage(work.row.seq, stage, intent=intent)
         self.ctx.move(work.row.seq, work.stage, stage)
         work.stage = stage
@@ -73,7 +74,7 @@ class Submitter:
     async def _attempts(
         self,
         work: Work,
-        stage_name: str,
+        step: Step,
         attempt: Callable[[], Coroutine[Any, Any, T]],
         reconcile: Callable[[], Awaitable[T | None]],
     ) -> tuple[T, bool] | None:
@@ -90,11 +91,11 @@ class Submitter:
             except Transient as exc:
                 last = reason(exc)
             except ItemRefused as exc:
-                await self.ctx.fail(work, stage_name, reason(exc))
+                await self.ctx.fail(work, step, reason(exc))
                 return None
             if n < self.ctx.opts.max_attempts:
                 await asyncio.sleep(self.ctx.opts.retry_delay * n)
-        await self.ctx.fail(work, stage_name, f"gave up after {self.ctx.opts.max_attempts} attempts: {last}")
+        await self.ctx.fail(work, step, f"gave up after {self.ctx.opts.max_attempts} attempts: {last}")
         return None
 
     # -- the original ----------------------------------------------------------------------
@@ -106,25 +107,25 @@ class Submitter:
             assert row.folder_id is not None and row.label is not None
             return await find_original(self.ctx.client, row.folder_id, row.label, row.size, row.intent_at)
 
-        if work.stage == "creating":  # an earlier run sent it, maybe: look before sending again
+        if work.stage is ItemStage.CREATING:  # an earlier run sent it, maybe: look before sending again
             found = await _try_reconcile(reconcile)
             if found is not None:
                 await self._record_original(work, found.id, reconciled=True)
                 return found.id
 
         async def attempt() -> Recording:
-            await self._set_stage(work, "creating", intent=True)
+            await self._set_stage(work, ItemStage.CREATING, intent=True)
             try:
                 recording = await self.ctx.kind.create_original(row)
             except Exception as exc:
                 outcome = classify(exc)
                 if not isinstance(outcome, Uncertain):
-                    await self._set_stage(work, "pending")
+                    await self._set_stage(work, ItemStage.PENDING)
                 raise outcome from exc
             await self._record_original(work, recording.id, reconciled=False, emit=False)
             return recording
 
-        result = await self._attempts(work, "upload", attempt, reconcile)
+        result = await self._attempts(work, Step.UPLOAD, attempt, reconcile)
         if result is None:
             return None
         recording, reconciled = result
@@ -136,8 +137,8 @@ class Submitter:
 
     async def _record_original(self, work: Work, original_id: str, *, reconciled: bool, emit: bool = True) -> None:
         await self.ctx.journal.set_created(work.row.seq, original_id)
-        self.ctx.move(work.row.seq, work.stage, "created")
-        work.stage = "created"
+        self.ctx.move(work.row.seq, work.stage, ItemStage.CREATED)
+        work.stage = ItemStage.CREATED
         if emit:
             await self.ctx.emit(self.ctx.kind.created_event(work.row, original_id, reconciled))
 
@@ -153,7 +154,7 @@ class Submitter:
             found = await find_conversions(self.ctx.client, original_id, targets)
             return found if len(found) == len(targets) else None
 
-        if work.stage == "ordering":
+        if work.stage is ItemStage.ORDERING:
             found = await _try_reconcile(lambda: find_conversions(self.ctx.client, original_id, targets))
             have = found or {}
             if len(have) == len(targets):
@@ -162,7 +163,7 @@ class Submitter:
         missing = [i for i in range(len(targets)) if i not in have]
 
         async def attempt() -> dict[int, str]:
-            await self._set_stage(work, "ordering", intent=True)
+            await self._set_stage(work, ItemStage.ORDERING, intent=True)
             try:
                 orders = await self.ctx.client.orders.create(
                     original_id,
@@ -173,13 +174,13 @@ class Submitter:
             except Exception as exc:
                 outcome = classify(exc)
                 if not isinstance(outcome, Uncertain):
-                    await self._set_stage(work, "created")
+                    await self._set_stage(work, ItemStage.CREATED)
                 raise outcome from exc
             placed = {**have, **{i: order.conversion_id for i, order in zip(missing, orders, strict=False)}}
             await self._record_order(work, placed, reconciled=False, emit=False)
             return placed
 
-        result = await self._attempts(work, "order", attempt, reconcile)
+        result = await self._attempts(work, Step.ORDER, attempt, reconcile)
         if result is None:
             return
         placed, reconciled = result
@@ -192,8 +193,8 @@ class Submitter:
 
     async def _record_order(self, work: Work, placed: dict[int, str], *, reconciled: bool, emit: bool = True) -> None:
         await self.ctx.journal.set_converting(work.row.seq, sorted(placed.items()), self.ctx.round)
-        self.ctx.move(work.row.seq, work.stage, "converting")
-        work.stage = "converting"
+        self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
+        work.stage = ItemStage.CONVERTING
         self.ctx.work_ready.set()
         if emit:
             assert work.row.original_id is not None

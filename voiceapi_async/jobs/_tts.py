@@ -15,8 +15,8 @@ from .._models import Recording, TTSVoice, Voice
 from ._errors import JobConfigError
 from ._events import ItemSynthesized, JobEvent
 from ._job import BaseJob
-from ._journal import ItemRow, Journal, NewItem
 from ._reconcile import marked_label
+from ._store import ItemRow, JobStore, NewItem
 from ._targets import ResolvedTarget, Target, resolve_targets, resolve_tts_voice
 from ._texts import TextSource, TTSInputs, iter_text_batches
 
@@ -76,7 +76,7 @@ class TTSJob(BaseJob):
             "language": self.language,
         }
 
-    async def _resolve(self, journal: Journal) -> None:
+    async def _resolve(self, journal: JobStore) -> None:
         stored = await journal.get_meta("resolved_targets")
         if stored is not None:
             self._resolved = msgspec.convert(stored, list[ResolvedTarget])
@@ -91,7 +91,7 @@ class TTSJob(BaseJob):
             self._tts_voices = await self.client.tts.voices()
         return resolve_tts_voice(name_or_id, self._tts_voices)
 
-    async def _discover(self, journal: Journal) -> None:
+    async def _discover(self, journal: JobStore) -> None:
         async for batch in iter_text_batches(self.texts):
             known = await journal.known_keys([s.key for s in batch])
             items = [await self._new_item(s) for s in batch if s.key not in known]

@@ -14,10 +14,11 @@ from .._errors import NotFoundError, VoiceAPIError
 from .._models import Recording, RecordingState
 from ._context import EngineContext, Work
 from ._events import ItemConverted
-from ._journal import ItemRow, OutputRow
 from ._outcomes import StopJob, guard
 from ._poll import PollInterval
 from ._retry import Retrier
+from ._stages import WATCHED_OUTPUT_STAGES, ItemStage, OutputStage, Step
+from ._store import ItemRow, OutputRow
 
 __all__ = ["Poller"]
 
@@ -129,11 +130,11 @@ class Poller:
 
     async def _observe(self, out: OutputRow, recording: Recording) -> tuple[bool, bool]:
         """Apply a polled state; returns (still pending, something changed)."""
-        if out.stage not in ("processing", "retrying"):
+        if out.stage not in WATCHED_OUTPUT_STAGES:
             return False, False
         state = recording.state
         if state == RecordingState.DONE:
-            await self.ctx.journal.set_output(out.item_seq, out.target, "converted", url=recording.url)
+            await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.CONVERTED, url=recording.url)
             item = await self.ctx.journal.item(out.item_seq)
             target = self.ctx.target_name(item, out.target)
             await self.ctx.emit(ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id))
@@ -149,15 +150,15 @@ class Poller:
                 out, f"conversion failed: {recording.error or 'error'} (retried {out.retries}x)"
             )
             return False, True
-        if out.stage == "retrying":  # an uncertain retry did reach the server
-            await self.ctx.journal.set_output(out.item_seq, out.target, "processing")
+        if out.stage is OutputStage.RETRYING:  # an uncertain retry did reach the server
+            await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.PROCESSING)
         return True, False
 
     async def _observe_original(self, item: ItemRow, recording: Recording) -> bool:
-        if recording.state != RecordingState.ERROR or item.stage != "converting":
+        if recording.state != RecordingState.ERROR or item.stage is not ItemStage.CONVERTING:
             return False
         await self.ctx.journal.set_original_state(item.seq, str(recording.state))
         await self.ctx.fail(
-            Work(item, item.stage), "convert", f"the original failed processing: {recording.error or 'error'}"
+            Work(item, item.stage), Step.CONVERT, f"the original failed processing: {recording.error or 'error'}"
         )
         return True

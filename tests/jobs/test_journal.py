@@ -1,0 +1,69 @@
+"""The SQLite journal itself: stages stored as readable text, schema version checked on open."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from voiceapi_async.jobs import JournalVersionError, read_journal
+from voiceapi_async.jobs._journal import SCHEMA_VERSION, Journal, NewItem
+from voiceapi_async.jobs._stages import ItemStage, OutputStage, Step
+
+
+async def _journal_with_one_item(path: Path) -> Journal:
+    journal = await Journal(path).open()
+    await journal.add_items([NewItem(key="k1", name="a.wav", source="/in/a.wav", rel="a.wav")])
+    return journal
+
+
+async def test_stages_are_stored_as_their_text_and_read_back_as_members(tmp_path: Path) -> None:
+    journal = await _journal_with_one_item(tmp_path / "j.sqlite")
+    try:
+        [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
+        await journal.set_stage(row.seq, ItemStage.CREATING, intent=True)
+        await journal.set_created(row.seq, "orig-1")
+        await journal.set_converting(row.seq, [(0, "conv-1")], 0)
+        item = await journal.item(row.seq)
+        [out] = await journal.outputs_of(row.seq)
+        assert item.stage is ItemStage.CONVERTING and item.original_id == "orig-1" and item.intent_at is not None
+        assert out.stage is OutputStage.PROCESSING and out.recording_id == "conv-1"
+        await journal.set_output(row.seq, 0, OutputStage.FAILED, error="boom")
+        assert await journal.settle_item(row.seq) is ItemStage.FAILED
+        assert (await journal.item(row.seq)).error_stage == Step.CONVERT
+    finally:
+        await journal.close()
+    db = sqlite3.connect(tmp_path / "j.sqlite")
+    try:
+        assert db.execute("SELECT stage, error_stage, error FROM items").fetchall() == [("failed", "convert", "boom")]
+        assert db.execute("SELECT stage FROM outputs").fetchall() == [("failed",)]
+    finally:
+        db.close()
+    assert f"{ItemStage.DONE}" == "done" and str(OutputStage.CONVERTED) == "converted"
+
+
+@pytest.mark.parametrize(("stored", "found"), [(str(SCHEMA_VERSION + 1), SCHEMA_VERSION + 1), ("0", 0), (None, None)])
+async def test_a_journal_of_another_schema_version_is_refused_untouched(
+    tmp_path: Path, stored: str | None, found: int | None
+) -> None:
+    path = tmp_path / "j.sqlite"
+    await (await _journal_with_one_item(path)).close()
+    db = sqlite3.connect(path)
+    if stored is None:
+        db.execute("DELETE FROM meta WHERE key = 'schema_version'")
+    else:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (stored,))
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+
+    with pytest.raises(JournalVersionError) as info:
+        await Journal(path).open()
+    assert info.value.found == found and info.value.expected == SCHEMA_VERSION
+    assert str(path) in str(info.value) and "another output directory" in str(info.value)
+    if found is not None and found > SCHEMA_VERSION:
+        assert "upgrade voiceapi-async" in str(info.value)
+    with pytest.raises(JournalVersionError):
+        read_journal(path)
+    assert path.read_bytes() == before

@@ -1,0 +1,176 @@
+"""What the engine's stages need from a job store: the one interface a journal implements.
+
+The stages (``_submit``, ``_watch``, ``_retry``, ``_fetch``), the job's set-up and the plan
+call only these methods, never SQL, so a store other than the SQLite journal (a shared
+database for several workers) implements this protocol and nothing else.
+
+The contract every implementation keeps:
+
+- A write method returns only once its change is *durable* (committed): callers write
+  an intent and only then send the non-idempotent request it announces.  Writes may be
+  grouped into one commit, but a caller is never answered before that commit.
+- Writes by one caller are applied in the order they were made.
+- A read made after a write returned sees it.
+- ``settle_item`` and ``reopen_output`` read and write in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._stages import ItemStage, OutputStage, Step
+
+__all__ = ["ItemRow", "JobStore", "NewItem", "OutputRow"]
+
+
+@dataclass(frozen=True)
+class NewItem:
+    key: str
+    name: str
+    source: str
+    rel: str
+    rel_dir: str = ""
+    label: str | None = None
+    size: int | None = None
+    duration: float | None = None
+    chars: int = 0
+    n_targets: int = 0
+    extra: dict[str, Any] | None = None
+    error: str | None = None  # set: the item failed validation
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    seq: int
+    key: str
+    name: str
+    source: str
+    rel: str
+    rel_dir: str
+    label: str | None
+    size: int | None
+    duration: float | None
+    extra: dict[str, Any]
+    stage: ItemStage
+    folder_id: str | None
+    original_id: str | None
+    original_state: str | None
+    intent_at: float | None
+    attempts: int
+    error: str | None
+    error_stage: str | None
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    item_seq: int
+    target: int
+    recording_id: str | None
+    stage: OutputStage
+    retries: int
+    url: str | None
+    path: str | None
+    size: int | None
+    error: str | None
+
+
+class JobStore(Protocol):
+    """A job's durable state: items, their outputs, folders and a few meta values (JSON)."""
+
+    async def open(self) -> JobStore: ...
+
+    async def close(self) -> None: ...
+
+    # -- meta and folders
+    async def get_meta(self, key: str) -> Any: ...
+
+    async def set_meta(self, values: dict[str, Any]) -> None: ...
+
+    async def folder(self, rel_dir: str) -> str | None: ...
+
+    async def set_folder(self, rel_dir: str, folder_id: str) -> None:
+        """Record a folder's id and give it to the items of that directory."""
+
+    async def folder_rel_dirs(self) -> list[str]:
+        """The distinct input directories of items that have not failed."""
+
+    # -- discovery
+    async def known_keys(self, keys: Sequence[str]) -> set[str]: ...
+
+    async def add_items(self, items: Sequence[NewItem]) -> int:
+        """Insert new items (known keys left alone; output names made unique); returns how many."""
+
+    # -- reading
+    async def items_in_stages(self, stages: Sequence[ItemStage], after: int, limit: int) -> list[ItemRow]:
+        """Up to ``limit`` items in ``stages`` with ``seq > after``, in ``seq`` order."""
+
+    async def item(self, seq: int) -> ItemRow: ...
+
+    async def outputs_of(self, seq: int) -> list[OutputRow]: ...
+
+    async def outputs_in_stage(self, stage: OutputStage, after: tuple[int, int], limit: int) -> list[OutputRow]: ...
+
+    async def counts(self) -> dict[str, int]:
+        """Items per stage."""
+
+    async def plan_totals(self) -> dict[str, float]:
+        """``items, invalid, duration, unknown, charge, remaining, chars, targets`` (see ``_plan``)."""
+
+    async def failures(self, limit: int) -> tuple[list[tuple[str, str, str, str]], int]:
+        """The first ``limit`` failed items as ``(key, name, error_stage, error)``, and how many in all."""
+
+    async def output_files(self, limit: int) -> tuple[list[str], int]: ...
+
+    # -- stage transitions
+    async def set_stage(
+        self, seq: int, stage: ItemStage, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
+    ) -> None:
+        """Move an item; with ``intent`` the time is recorded (the server may act from now on)."""
+
+    async def set_created(self, seq: int, original_id: str) -> None: ...
+
+    async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
+        """The conversion ids (target -1: the original itself) are known: the item waits for them."""
+
+    async def fail_item(self, seq: int, step: Step, reason: str) -> None: ...
+
+    # -- watching and downloading
+    async def lookup(self, ids: Sequence[str]) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
+        """The outputs, and the active items (by original id), that these recordings belong to."""
+
+    async def watched(self, before_round: int) -> list[str]:
+        """Recordings awaited, known before round ``before_round`` started."""
+
+    async def has_watched(self) -> bool: ...
+
+    async def any_created(self) -> bool:
+        """Whether any intent was ever written (a fresh job has none)."""
+
+    async def set_original_state(self, seq: int, state: str) -> None: ...
+
+    async def set_output(
+        self,
+        seq: int,
+        target: int,
+        stage: OutputStage,
+        *,
+        url: str | None = None,
+        path: str | None = None,
+        size: int | None = None,
+        error: str | None = None,
+        add_retry: bool = False,
+        recording_id: str | None = None,
+    ) -> None: ...
+
+    async def settle_item(self, seq: int) -> ItemStage | None:
+        """Finish a converting item whose outputs are all final: ``DONE`` or ``FAILED``; ``None`` if some are not."""
+
+    async def unsettled_items(self) -> list[int]:
+        """Converting items whose outputs are all final (a run stopped between the two writes)."""
+
+    async def converting_items(self) -> list[int]: ...
+
+    async def reopen_output(self, seq: int, target: int) -> ItemStage:
+        """A downloaded file went missing: download it again.  Returns the item's previous stage."""
