@@ -31,6 +31,7 @@ class Credentials:
     def __init__(self, api_key: str | None = None) -> None:
         self._api_key = api_key or None
         self._session: _Session | None = None
+        self._others: tuple[str, ...] = ()  # e.g. the login password: redacted from server text too
 
     @property
     def has_api_key(self) -> bool:
@@ -48,6 +49,18 @@ class Credentials:
 
     def forget_api_key(self) -> None:
         self._api_key = None
+
+    def remember_secret(self, secret: str) -> None:
+        """A secret sent in a body (the login password): never shown back from server text."""
+        if secret and secret not in self._others:
+            self._others += (secret,)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this client holds, for redaction from server-provided text."""
+        found = [self._api_key] if self._api_key else []
+        if self._session is not None:
+            found += [self._session.session_id, self._session.csrf_token]
+        return (*found, *self._others)
 
     def headers(self) -> dict[str, str]:
         if self._session is not None:

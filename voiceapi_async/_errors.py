@@ -7,8 +7,9 @@ no request bodies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from ._models import ValidationErrorItem
 
@@ -27,6 +28,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
     "VoiceAPIError",
@@ -69,6 +71,23 @@ class APIConnectionError(VoiceAPIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read or total)."""
+
+
+class RedirectError(VoiceAPIError):
+    """A redirect was refused: a downgrade from https to plain http, or too many hops.
+
+    ``location`` is where the server pointed, without its query (a signed URL's
+    signature stays out of messages and logs).
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, location: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ({self.method} {self.path} -> {self.location})"
 
 
 class APIStatusError(VoiceAPIError):
@@ -175,6 +194,29 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _BY_STATUS.get(status, APIStatusError)
+
+
+#: Server-provided text (an error's ``detail``, an HTML error page) is cut to this many characters.
+SERVER_TEXT_MAX = 1000
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every one of ``secrets`` (as is, or URL-encoded) replaced by ``***``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+        encoded = quote(secret, safe="") if secret else ""
+        if encoded != secret and encoded in text:
+            text = text.replace(encoded, "***")
+    return text
+
+
+def cut_server_text(text: str) -> str:
+    """At most ``SERVER_TEXT_MAX`` characters of a server's text, saying how much was left out."""
+    text = text.strip()
+    if len(text) <= SERVER_TEXT_MAX:
+        return text
+    return f"{text[:SERVER_TEXT_MAX]}... [{len(text) - SERVER_TEXT_MAX} more characters cut]"
 
 
 def describe_detail(detail: Any, status: int, reason: str) -> str:

@@ -17,13 +17,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._auth import Credentials
 from ._config import RETRYABLE_STATUSES, RetryPolicy, Timeout, parse_retry_after
@@ -33,8 +34,11 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     RateLimitError,
+    RedirectError,
     VoiceAPIError,
+    cut_server_text,
     describe_detail,
+    redact_secrets,
     status_error_class,
 )
 from ._models import ErrorBody
@@ -153,6 +157,9 @@ class capture_response:
 _CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 #: ... because of the TLS set-up, which trying again will not fix.
 _CERTIFICATE_ERRORS = (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)
+#: Redirects are followed by the transport (never by aiohttp), hop by hop: see ``_follow``.
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 
 def _query_string(params: Params) -> str:
@@ -190,7 +197,7 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._origin = urlsplit(self.base_url)[:2]
+        self._origin = _origin(URL(self.base_url))
         self.credentials = credentials
         self.limiter = limiter
         self.hooks = list(hooks)
@@ -198,6 +205,7 @@ class Transport:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
+        self._foreign_session: aiohttp.ClientSession | None = None
         self._closed = False
         #: Per path, the method a 405 taught this client to use instead of the documented one.
         self.learned_methods: dict[str, str] = {}
@@ -225,9 +233,29 @@ class Transport:
             )
         return self._session
 
+    def _credential_free_session(self) -> aiohttp.ClientSession:
+        """The session for other origins (a storage bucket's signed URL): same pool, nothing of ours.
+
+        No cookie jar, no default headers or auth of the main session: whatever the main
+        session carries stays with the API's origin.
+        """
+        if self._foreign_session is None:
+            main = self._ensure_session()
+            self._foreign_session = aiohttp.ClientSession(
+                connector=main.connector,
+                connector_owner=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": USER_AGENT},
+                raise_for_status=False,
+            )
+        return self._foreign_session
+
     async def close(self) -> None:
         """Close the session; safe to call more than once."""
         self._closed = True
+        foreign, self._foreign_session = self._foreign_session, None
+        if foreign is not None:
+            await foreign.close()
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -297,6 +325,8 @@ class Transport:
             try:
                 sent_at = time.monotonic()
                 response = await self._start(session, req, url, timeout, same_origin, stream)
+                if response.status in _REDIRECTS:
+                    response = await self._follow(response, req, path, timeout, same_origin, stream)
                 if stream and response.status < 400:
                     self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
                     keep_slot = True
@@ -366,13 +396,24 @@ class Transport:
         timeout: Timeout,
         same_origin: bool,
         stream: bool,
+        *,
+        method: str | None = None,
+        with_body: bool = True,
     ) -> Awaitable[aiohttp.ClientResponse]:
-        """Begin the request (awaited by the caller, so no extra coroutine frame on the hot path)."""
+        """Begin the request (awaited by the caller, so no extra coroutine frame on the hot path).
+
+        Only a request to our own origin carries credentials, and it goes through the main
+        session; any other origin gets the credential-free session (no cookies either).
+        """
         headers = {"Accept": "application/json"}
-        if same_origin:  # never hand our credentials to another host (e.g. a storage URL)
+        if same_origin:
             headers.update(self.credentials.headers())
+        else:
+            session = self._credential_free_session()
         data: Any = None
-        if req.json is not None:
+        if not with_body:
+            pass
+        elif req.json is not None:
             data = _encoder.encode(req.json)
             headers["Content-Type"] = "application/json"
         elif req.body is not None:
@@ -380,13 +421,73 @@ class Transport:
         if query := _query_string(req.params):
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         limits = timeout.for_streams if stream or req.body is not None else timeout.for_answers
-        return session.request(req.method, url, data=data, headers=headers, timeout=limits)
+        return session.request(
+            method or req.method, url, data=data, headers=headers, timeout=limits, allow_redirects=False
+        )
+
+    async def _follow(
+        self,
+        response: aiohttp.ClientResponse,
+        req: Request,
+        path: str,
+        timeout: Timeout,
+        same_origin: bool,
+        stream: bool,
+    ) -> aiohttp.ClientResponse:
+        """Follow a redirect chain as browsers and httpx do, keeping our credentials at home.
+
+        At most ``MAX_REDIRECTS`` hops.  A hop to another origin is sent without any
+        credential header or cookie, and once the chain has left our origin it never
+        carries them again.  https -> http is refused.  303 (and 301/302 after a POST)
+        continue as a body-less GET; 307/308 repeat the method and the body.
+        """
+        method, with_body = req.method, True
+        hop_req = replace(req, params=None)  # the Location carries its own query
+        hops = 0
+        while response.status in _REDIRECTS:
+            location = response.headers.get("Location")
+            if location is None:
+                return response
+            current = response.url
+            target = current.join(URL(location))
+            response.release()
+            shown = str(target.with_query(None).with_fragment(None))
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                raise RedirectError(
+                    f"more than {MAX_REDIRECTS} redirects", method=req.method, path=path, location=shown
+                )
+            if target.scheme not in ("http", "https"):
+                raise RedirectError(
+                    "refusing a redirect to a non-http(s) URL", method=req.method, path=path, location=shown
+                )
+            if current.scheme == "https" and target.scheme == "http":
+                raise RedirectError(
+                    "refusing a redirect from https to plain http (the request would travel unencrypted)",
+                    method=req.method,
+                    path=path,
+                    location=shown,
+                )
+            if (response.status == 303 and method != "HEAD") or (response.status in (301, 302) and method == "POST"):
+                method, with_body = "GET", False
+            same_origin = same_origin and _origin(target) == self._origin
+            response = await self._start(
+                self._ensure_session(),
+                hop_req,
+                str(target),
+                timeout,
+                same_origin,
+                stream,
+                method=method,
+                with_body=with_body,
+            )
+        return response
 
     def _url(self, path: str) -> tuple[str, str, bool]:
         """The absolute URL, the path shown in errors and logs, and whether it is our origin."""
         if path.startswith(("http://", "https://")):
-            parts = urlsplit(path)
-            return path, parts.path, (parts.scheme, parts.netloc) == self._origin
+            parts = URL(path)
+            return path, parts.path, _origin(parts) == self._origin
         if not path.startswith("/"):
             path = "/api/" + path
         return self.base_url + path, path, True
@@ -394,14 +495,21 @@ class Transport:
     # -- errors, retries, observability ------------------------------------------------
 
     def _status_error(self, req: Request, path: str, raw: RawResponse) -> APIStatusError:
+        """The typed error of an answer; the one place server-provided text enters our errors.
+
+        The server's text is redacted of this client's own secrets (a page echoing the
+        request would show them) and cut to ``SERVER_TEXT_MAX`` characters.
+        """
+        text = redact_secrets(raw.content.decode("utf-8", "replace"), self.credentials.secrets())
         detail: Any = None
         try:
-            detail = _error_decoder.decode(raw.content).detail
+            detail = _error_decoder.decode(text).detail
         except msgspec.DecodeError:
-            text = raw.content[:200].decode("utf-8", "replace").strip()
-            detail = text or None
+            detail = text
+        if isinstance(detail, str):
+            detail = cut_server_text(detail) or None
         cls = status_error_class(raw.status)
-        message = describe_detail(detail, raw.status, _reason(raw.status))
+        message = cut_server_text(describe_detail(detail, raw.status, _reason(raw.status)))
         kwargs: dict[str, Any] = {
             "status_code": raw.status,
             "method": req.method,
@@ -439,6 +547,11 @@ class Transport:
                 hook(event)
             except Exception:  # a broken observer must never break a request
                 log.exception("event hook %r failed", hook)
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port (explicit or default): what must match for credentials to go."""
+    return url.scheme, url.host.lower() if url.host else None, url.port
 
 
 def _reason(status: int) -> str:

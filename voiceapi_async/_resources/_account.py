@@ -27,6 +27,7 @@ class Auth(Resource):
     async def login(self, email: str, password: str, *, session_duration: int | None = None) -> LoginResponse:
         """``POST /api/login``: start a session; later requests send its cookie and CSRF token."""
         body = LoginRequest(email=email, password=password, session_duration=session_duration)
+        self._client._transport.credentials.remember_secret(password)  # redacted if a server echoes it
         raw = await self._client._send("POST", "/api/login", json=body, idempotent=True)
         result: LoginResponse = decoder_for(LoginResponse).decode(raw.content)
         session_id = raw.cookies.get("session_id")
