@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest bench clean
+.PHONY: test demo lint typecheck typecheck-wheel pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# mypy --strict of examples/ and tests/typing/ against the built wheel, as a user's project sees it
+typecheck-wheel: $(STAMP)
+	$(BIN)/python scripts/typecheck_wheel.py
+
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck typecheck-wheel pytest
 
 demo: $(STAMP)
 	$(BIN)/voiceapi-async demo

@@ -18,7 +18,8 @@ from typing import Any
 
 import msgspec
 
-from voiceapi_async import (
+from voiceapi_async import Recording, Voice
+from voiceapi_async.types import (
     Accent,
     AccentInfo,
     AccentSettings,
@@ -27,10 +28,8 @@ from voiceapi_async import (
     NarrationStyleSettings,
     NoteRef,
     Pagination,
-    Recording,
     RecordingPage,
     Tier,
-    Voice,
     VoicePage,
 )
 

@@ -67,7 +67,8 @@ async def _floor_calls(base_url: str) -> tuple[dict[str, Call], Callable[[], Awa
     import aiohttp
     import msgspec
 
-    from voiceapi_async import Recording, RecordingPage, VoicePage
+    from voiceapi_async import Recording
+    from voiceapi_async.types import RecordingPage, VoicePage
 
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
     types = {"voices_page_25": VoicePage, "recordings_page_200": RecordingPage, "recording": Recording}
@@ -195,7 +196,8 @@ def _decoder(kind: str, name: str) -> Callable[[bytes], Any]:
     if kind in ("floor", "sdk"):
         import msgspec
 
-        from voiceapi_async import Recording, RecordingPage, VoicePage
+        from voiceapi_async import Recording
+        from voiceapi_async.types import RecordingPage, VoicePage
 
         types: dict[str, Any] = {"voices_page_25": VoicePage, "recordings_page_200": RecordingPage}
         types["recording"] = Recording

@@ -2,6 +2,11 @@
 
 >>> async with VoiceClient(api_key="...") as client:
 ...     voices = await client.voices.list(gender="female")
+
+This top level holds the client, its configuration, the errors and the models most
+code constructs or receives; every other model (request bodies, nested parts, pages,
+base classes) is in ``voiceapi_async.types``.  Both list their names statically so
+that type checkers see each one with its real type.
 """
 
 from ._client import DEFAULT_BASE_URL, VoiceClient
@@ -27,11 +32,45 @@ from ._errors import (
     UnsupportedAudioError,
     VoiceAPIError,
 )
-from ._models import *  # noqa: F403
-from ._models import __all__ as _models_all
+from ._models import (
+    AccentSamples,
+    AgeGroup,
+    ApiKey,
+    Calibration,
+    CalibrationState,
+    ConversionTarget,
+    CreditBalance,
+    DeletedId,
+    Direction,
+    Folder,
+    FolderStats,
+    Gender,
+    LoginResponse,
+    Note,
+    OkResponse,
+    Order,
+    OrderState,
+    Page,
+    PitchGroup,
+    Project,
+    ProjectSortField,
+    ProjectStats,
+    RateLimit,
+    Recording,
+    RecordingState,
+    RecordingType,
+    Species,
+    TTSVoice,
+    TTSVoiceVisibility,
+    User,
+    UserStats,
+    Visibility,
+    Voice,
+    VoiceSortField,
+)
 from ._ratelimit import RateLimiter, RateLimits
 from ._transport import HTTPEvent, RawResponse, capture_response
-from ._uploads import AudioFormat, AudioSource, sniff_audio_format
+from ._uploads import AudioFormat, sniff_audio_format
 from ._validation import sanitize_label
 from ._version import __version__
 
@@ -40,34 +79,66 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AccentSamples",
+    "AgeGroup",
+    "ApiKey",
     "AudioFormat",
-    "AudioSource",
     "AuthenticationError",
     "BadRequestError",
+    "Calibration",
+    "CalibrationState",
     "ClientClosedError",
     "ConflictError",
+    "ConversionTarget",
+    "CreditBalance",
+    "DeletedId",
+    "Direction",
     "DownloadedFile",
+    "Folder",
+    "FolderStats",
+    "Gender",
     "HTTPEvent",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidRequestError",
+    "LoginResponse",
     "NotFoundError",
+    "Note",
+    "OkResponse",
+    "Order",
+    "OrderState",
+    "Page",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PitchGroup",
+    "Project",
+    "ProjectSortField",
+    "ProjectStats",
+    "RateLimit",
     "RateLimitError",
     "RateLimiter",
     "RateLimits",
     "RawResponse",
+    "Recording",
+    "RecordingState",
+    "RecordingType",
     "RedirectError",
     "RetryPolicy",
+    "Species",
+    "TTSVoice",
+    "TTSVoiceVisibility",
     "Timeout",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
+    "User",
+    "UserStats",
+    "Visibility",
+    "Voice",
     "VoiceAPIError",
     "VoiceClient",
+    "VoiceSortField",
     "__version__",
     "capture_response",
     "sanitize_label",
     "sniff_audio_format",
-    *_models_all,
 ]

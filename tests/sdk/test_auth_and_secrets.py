@@ -10,13 +10,8 @@ from aioresponses import aioresponses
 
 from tests.conftest import API_KEY, BASE
 from tests.sdk.samples import RECORDING, RID, USER
-from voiceapi_async import (
-    AuthenticationError,
-    InvalidRequestError,
-    LoginRequest,
-    RateLimits,
-    VoiceClient,
-)
+from voiceapi_async import AuthenticationError, InvalidRequestError, RateLimits, VoiceClient
+from voiceapi_async.types import LoginRequest
 
 SESSION_ID = "sess-0123456789-SECRET"
 CSRF = "csrf-abcdef-SECRET"

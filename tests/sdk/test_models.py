@@ -7,17 +7,9 @@ import datetime as dt
 import msgspec
 
 from tests.sdk.samples import RECORDING, VOICE, page
-from voiceapi_async import (
-    ConversionTarget,
-    Order,
-    OrderRequest,
-    OrderState,
-    Recording,
-    RecordingPage,
-    RecordingState,
-    VoicePage,
-)
+from voiceapi_async import ConversionTarget, Order, OrderState, Recording, RecordingState
 from voiceapi_async._transport import decoder_for
+from voiceapi_async.types import OrderRequest, RecordingPage, VoicePage
 
 
 def test_unknown_fields_are_ignored_and_datetimes_decoded() -> None:

@@ -12,7 +12,7 @@ from ._base import Model
 __all__ = [
     "ApiKey",
     "ConversionStats",
-    "Credits",
+    "CreditBalance",
     "FolderStats",
     "Group",
     "LoginResponse",
@@ -85,7 +85,9 @@ class ApiKey(Model):
         return "ApiKey(api_key='***')"
 
 
-class Credits(Model):
+class CreditBalance(Model):
+    """``GET /api/credits``: what is left of the account's credits, and what it started with."""
+
     credits: float
     initial_credits: float
 

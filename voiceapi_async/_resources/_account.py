@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from .._errors import AuthenticationError
-from .._models import ApiKey, LoginRequest, LoginResponse, OkResponse, User
-from .._models import Credits as CreditsModel
+from .._models import ApiKey, CreditBalance, LoginRequest, LoginResponse, OkResponse, User
 from .._transport import decoder_for
 from ._base import Resource
 
@@ -55,6 +54,6 @@ class Auth(Resource):
 
 
 class Credits(Resource):
-    async def get(self) -> CreditsModel:
+    async def get(self) -> CreditBalance:
         """``GET /api/credits``: the credits left on the account."""
-        return await self._client._request("GET", "/api/credits", CreditsModel)
+        return await self._client._request("GET", "/api/credits", CreditBalance)

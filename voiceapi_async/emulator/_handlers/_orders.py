@@ -11,7 +11,7 @@ from aiohttp import web
 from voiceapi_async._models import (
     CalibrationState,
     ConversionStats,
-    Credits,
+    CreditBalance,
     FolderStats,
     ModelStats,
     MonthDuration,
@@ -206,7 +206,7 @@ async def retry(st: Store, request: web.Request, user: UserRec) -> web.StreamRes
 
 async def credits(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     st.settle(user)
-    return json_response(Credits(credits=round(user.credits, 3), initial_credits=user.initial_credits))
+    return json_response(CreditBalance(credits=round(user.credits, 3), initial_credits=user.initial_credits))
 
 
 def _month(d: dt.datetime) -> dt.date:
