@@ -56,6 +56,9 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
         "--dry-run", action="store_true", help="only plan: files, duration, cost and credits; upload or order nothing"
     )
     run.add_argument("--force", action="store_true", help="run even if the plan costs more than the credits")
+    run.add_argument(
+        "--retry-failed", action="store_true", help="try again the items that failed in earlier runs of this job"
+    )
     run.add_argument("--report", default=None, metavar="PATH", help="report.json or .csv (default: both in --out)")
 
     convert = sub.add_parser(
@@ -117,6 +120,7 @@ def _job_options(args: argparse.Namespace) -> dict[str, Any]:
         "download_concurrency": args.concurrency,
         "max_conversion_retries": args.max_retries,
         "force": args.force,
+        "retry_failed": args.retry_failed,
         "poll_interval": args.poll_interval,
         "max_poll_interval": max(30.0, args.poll_interval),
     }

@@ -10,7 +10,7 @@ import time
 from types import TracebackType
 from typing import Any
 
-from ..jobs import ItemDownloaded, ItemFailed, JobEvent, Progress
+from ..jobs import ItemDownloaded, ItemFailed, ItemPostponed, JobEvent, Progress
 from ._output import HAVE_RICH, Output
 
 if HAVE_RICH:  # pragma: no branch
@@ -75,6 +75,8 @@ class ProgressView:
                 self.note(f"failed: {event.name} ({event.stage}): {event.reason}")
             elif self._failures == FAILURES_SHOWN + 1:
                 self.note("more items failed: see the summary and the report")
+        elif isinstance(event, ItemPostponed) and event.retry_in is None:
+            self.note(f"left for the next run: {event.name} ({event.stage}): {event.reason}")
 
     def note(self, text: str) -> None:
         """A message that does not break the bars."""

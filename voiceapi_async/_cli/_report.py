@@ -133,6 +133,7 @@ def show_summary(summary: JobSummary, out: Output, *, output_dir: Path, reports:
         ("status", summary.status.value),
         ("items done", f"{summary.done} of {summary.total}"),
         ("failed", summary.failed),
+        *((("left for the next run", summary.pending),) if summary.pending else ()),
         ("requests", summary.requests),
         ("429 answers", summary.rate_limited),
         ("conversion retries", summary.conversion_retries),

@@ -12,7 +12,7 @@ import msgspec
 
 from .._errors import AuthenticationError
 from ..jobs import BaseJob, CostGuardError, JobPlan, JobStatus, JobStoppedError, JobSummary, TTSJob, read_journal
-from . import EXIT_AUTH, EXIT_CREDITS, EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from . import EXIT_AUTH, EXIT_CREDITS, EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_NETWORK, EXIT_OK, EXIT_USAGE
 from ._output import Output
 from ._progress import ProgressView
 from ._report import report_paths, show_plan, show_summary, write_reports
@@ -124,6 +124,12 @@ def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output
     if summary.status is JobStatus.CANCELLED:
         out.message(f"interrupted; {RESUME_HINT}")
         return EXIT_INTERRUPTED
+    if summary.status is JobStatus.INCOMPLETE:
+        out.message(
+            f"{summary.pending} of {summary.total} items met only transient errors (5xx, resets, 429) and are still"
+            f" pending; {RESUME_HINT}"
+        )
+        return EXIT_NETWORK
     if summary.status is JobStatus.COMPLETED_WITH_FAILURES:
         out.message(f"{summary.failed} of {summary.total} items failed: see the summary and the report")
         return EXIT_FAILED_ITEMS

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from .._client import VoiceClient
 from .._models import Recording
 from ._events import ItemDone, ItemFailed, JobEvent
+from ._outcomes import StopJob
 from ._progress import StageTracker
 from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
 from ._store import ItemRow, JobStore, OutputRow
@@ -55,6 +56,11 @@ class EngineOptions:
     poll_backoff: float = 1.5
     calibration_id: str | None = None
     use_calibration: bool | None = None
+    #: After ``max_attempts`` transient failures of a step the item waits (backing off from
+    #: ``retry_delay`` up to ``max_retry_delay``) and is tried again, up to ``max_deferrals``
+    #: times a run; then it is left pending for the next run.  Transient failures are never final.
+    max_deferrals: int = 5
+    max_retry_delay: float = 60.0
 
 
 @dataclasses.dataclass
@@ -85,6 +91,15 @@ class EngineContext:
     all_final: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     unannounced: int = 0
     critical_tasks: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+    #: Delayed re-attempts (cancelled when the engine stops; the journal already holds their state).
+    later_tasks: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+    #: Items left for the next run after transient failures (their stage is not final).
+    parked_submit: set[int] = dataclasses.field(default_factory=set)
+    parked_converting: set[int] = dataclasses.field(default_factory=set)
+    #: Set on 402: nothing new is uploaded, ordered or retried; what is paid for is still watched and downloaded.
+    halted: StopJob | None = None
+    #: Submit workers busy with an item (while ``halted``, the only submit-stage items still expected to move).
+    busy_submits: int = 0
 
     async def critical(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` to its end even if the job is cancelled meanwhile."""
@@ -109,8 +124,53 @@ class EngineContext:
         await self.emit_event(event)
         if final:
             self.unannounced -= 1
-        if self.tracker.remaining == 0 and self.unannounced == 0:
+        self.check_end()
+
+    def check_end(self) -> None:
+        """Set ``all_final`` once nothing this run can still move is left, and every end is announced."""
+        if self.unannounced:
+            return
+        counts = self.tracker.counts
+        if self.halted is not None:
+            live = counts[ItemStage.CONVERTING] - len(self.parked_converting) + self.busy_submits
+        else:
+            live = self.tracker.remaining - len(self.parked_submit) - len(self.parked_converting)
+        if live <= 0:
             self.all_final.set()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait through the client's (injectable) sleep, so tests run the back-off on a fake clock."""
+        await self.client._transport.sleep(seconds)
+
+    def backoff(self, deferral: int) -> float:
+        """The wait before the ``deferral``-th (1-based) re-attempt of an item: doubling, capped."""
+        return float(min(self.opts.max_retry_delay, self.opts.retry_delay * (2 ** (deferral - 1))))
+
+    def later(self, seconds: float, then: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``then()`` after ``seconds`` without holding a worker meanwhile."""
+
+        async def run() -> None:
+            await self.pause(seconds)
+            await then()
+
+        task = asyncio.ensure_future(run())
+        self.later_tasks.add(task)
+        task.add_done_callback(self.later_tasks.discard)
+
+    def park(self, seq: int, *, converting: bool) -> None:
+        """Leave an item for the next run (transient failures, or 402): it stays pending in the journal."""
+        (self.parked_converting if converting else self.parked_submit).add(seq)
+        if seq in self.holding:
+            self.holding.discard(seq)
+            self.slot_freed.set()
+        self.check_end()
+
+    def halt(self, cause: StopJob) -> None:
+        """402: stop paid work (uploads, orders, retries); watch and download what is paid for."""
+        if self.halted is None:
+            self.halted = cause
+        self.slot_freed.set()
+        self.check_end()
 
     async def fail(self, work: Work, step: Step, reason: str) -> None:
         await self.journal.fail_item(work.row.seq, step, reason)

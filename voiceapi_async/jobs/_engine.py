@@ -60,8 +60,16 @@ class Engine:
         """Retries of errored conversions the server accepted (for the summary)."""
         return self.retrier.conversion_retries
 
+    @property
+    def parked(self) -> int:
+        """Items left pending for the next run after transient failures (or a 402)."""
+        return len(self.ctx.parked_submit) + len(self.ctx.parked_converting)
+
     async def run(self) -> None:
-        """Work until every item is done or failed.  Raises ``StopJob`` on 401/402."""
+        """Work until every item is done, failed or left for the next run.
+
+        Raises ``StopJob`` on 401 at once, and on 402 once what is paid for is downloaded.
+        """
         ctx = self.ctx
         await self._restore()
         if ctx.tracker.remaining == 0:
@@ -84,12 +92,15 @@ class Engine:
                     if task is not finished and not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
         finally:
-            for task in (*tasks, finished):
+            later = list(ctx.later_tasks)
+            for task in (*tasks, *later, finished):
                 task.cancel()
-            await asyncio.gather(*tasks, finished, return_exceptions=True)
+            await asyncio.gather(*tasks, *later, finished, return_exceptions=True)
             # In-flight non-idempotent requests finish (or time out) and are journaled.
             while ctx.critical_tasks:
                 await asyncio.gather(*list(ctx.critical_tasks), return_exceptions=True)
+        if isinstance(ctx.halted, StopJob):
+            raise ctx.halted
 
     async def _restore(self) -> None:
         """Bring a journal left by an earlier run to a state the workers can pick up."""

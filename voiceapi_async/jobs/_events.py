@@ -17,6 +17,7 @@ __all__ = [
     "ItemFailed",
     "ItemFailure",
     "ItemOrdered",
+    "ItemPostponed",
     "ItemRetried",
     "ItemSynthesized",
     "ItemUploaded",
@@ -95,6 +96,17 @@ class ItemFailed(JobEvent, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
+class ItemPostponed(JobEvent, frozen=True, kw_only=True, tag=True):
+    """A step failed transiently (5xx, reset, timeout, 429) ``max_attempts`` times; the item is not failed.
+
+    ``retry_in``: seconds until this run tries it again; ``None``: it is left pending for the next run.
+    """
+
+    stage: str
+    reason: str
+    retry_in: float | None
+
+
 class ItemFailure(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     name: str
@@ -105,6 +117,7 @@ class ItemFailure(msgspec.Struct, frozen=True, kw_only=True):
 class JobStatus(str, enum.Enum):
     COMPLETED = "completed"  # every item done
     COMPLETED_WITH_FAILURES = "completed_with_failures"  # every item final, some failed
+    INCOMPLETE = "incomplete"  # transient failures left some items pending: run again to finish them
     STOPPED = "stopped"  # 401/402: stopped cleanly, resumable
     CANCELLED = "cancelled"  # the task was cancelled, resumable
     RUNNING = "running"
@@ -171,3 +184,5 @@ class JobSummary(msgspec.Struct, frozen=True, kw_only=True):
     output_count: int
     journal_path: str
     error: str | None = None
+    #: Items neither done nor failed (left for the next run: transient failures, a 402, or a cancel).
+    pending: int = 0

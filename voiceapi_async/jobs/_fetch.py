@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from .._errors import NotFoundError, PermissionDeniedError, VoiceAPIError
 from ._context import CHUNK, EngineContext
-from ._events import ItemDownloaded
+from ._events import ItemDownloaded, ItemPostponed
 from ._outcomes import guard, reason
-from ._stages import ItemStage, OutputStage
-from ._store import OutputRow
+from ._stages import ItemStage, OutputStage, Step
+from ._store import ItemRow, OutputRow
 
 __all__ = ["Downloader"]
 
@@ -30,6 +30,7 @@ class Downloader:
         self.output_dir = output_dir
         self.queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue(max(8, ctx.opts.download_concurrency * 4))
         self._downloading: set[tuple[int, int]] = set()
+        self._deferrals: dict[tuple[int, int], int] = {}
 
     async def reopen_missing(self) -> None:
         """Outputs an earlier run downloaded whose file is gone or has another size: download them again."""
@@ -85,18 +86,23 @@ class Downloader:
                 if not url:
                     url = (await guard(self.ctx.client.recordings.get(out.recording_id))).url
                 if not url:
-                    raise NotFoundError("the recording has no url", status_code=404, method="GET", path="")
-                downloaded = await guard(self.ctx.client.recordings.download(url, destination))
-                break
-            except (NotFoundError, PermissionDeniedError) as exc:
-                url = None  # a stale or expired link: ask for the recording again
-                last = reason(exc)
+                    last = "the recording has no url yet"
+                else:
+                    downloaded = await guard(self.ctx.client.recordings.download(url, destination))
+                    break
+            except NotFoundError as exc:
+                if not url:  # the recording itself is gone: nothing will bring it back
+                    await self.ctx.output_failed(out, f"download failed: {reason(exc)}")
+                    return
+                url, last = None, reason(exc)  # a stale or expired link: ask for the recording again
+            except PermissionDeniedError as exc:
+                url, last = None, reason(exc)
             except VoiceAPIError as exc:
                 last = reason(exc)
             if attempt < max_attempts:
-                await asyncio.sleep(self.ctx.opts.retry_delay * attempt)
+                await self.ctx.pause(self.ctx.opts.retry_delay * attempt)
         else:
-            await self.ctx.output_failed(out, f"download failed: {last}")
+            await self._defer(item, out, file_name, last)  # transient: never final
             return
         await journal.set_output(
             out.item_seq, out.target, OutputStage.DOWNLOADED, path=str(downloaded.path), size=downloaded.size, url=url
@@ -112,6 +118,24 @@ class Downloader:
             )
         )
         await self.ctx.settle(out.item_seq)
+
+    async def _defer(self, item: ItemRow, out: OutputRow, file_name: str, last: str) -> None:
+        """Download again after a back-off, or leave the output for the next run."""
+        slot = (out.item_seq, out.target)
+        n = self._deferrals[slot] = self._deferrals.get(slot, 0) + 1
+        retry_in = self.ctx.backoff(n) if n <= self.ctx.opts.max_deferrals else None
+        reason_ = f"{self.ctx.opts.max_attempts} attempts failed: {last}"
+        await self.ctx.emit(
+            ItemPostponed(key=item.key, name=item.name, stage=Step.DOWNLOAD, reason=reason_, retry_in=retry_in)
+        )
+        if retry_in is None:
+            self.ctx.park(out.item_seq, converting=True)
+            return
+
+        async def again() -> None:
+            await self.queue.put((out, file_name))
+
+        self.ctx.later(retry_in, again)
 
 
 def _extension(url: str | None, file_name: str | None) -> str:

@@ -19,7 +19,7 @@ from ._folders import ensure_folders, ensure_project, folder_name
 from ._journal import Journal
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
-from ._stages import ItemStage, Step
+from ._stages import FINAL_ITEM_STAGES, ItemStage, Step
 from ._store import JobStore
 
 __all__ = ["JOURNAL_NAME", "BaseJob"]
@@ -41,7 +41,14 @@ class BaseJob:
       started" and "done" (backpressure: the bound on memory and on server-side work).
     - ``max_conversion_retries``: ``orders.retry`` calls per errored conversion before the item fails.
     - ``max_attempts`` / ``retry_delay``: item-level attempts of a step after transient
-      failures (the SDK's own retries come first), with a linear back-off.
+      failures (the SDK's own retries come first), with a linear back-off.  A transient
+      failure (5xx, reset, timeout, 429) is never final: after ``max_attempts`` the item
+      waits (``retry_delay`` doubling up to ``max_retry_delay``) and is tried again, up to
+      ``max_deferrals`` times a run; then it stays pending (status ``INCOMPLETE``) and the
+      next run picks it up.  Only what retrying cannot fix fails an item: an unreadable or
+      unsupported input, a 4xx refusal, a conversion that errored ``max_conversion_retries``
+      times after retries the server carried out.
+    - ``retry_failed``: on this run, try the items that failed in earlier runs again (by request only).
     - ``poll_interval`` / ``max_poll_interval``: the bulk poll waits ``poll_interval`` after a
       round that saw a change, backing off x1.5 up to ``max_poll_interval`` while nothing changes.
     - ``calibration_id`` / ``use_calibration``: passed to every order.
@@ -68,6 +75,9 @@ class BaseJob:
         max_conversion_retries: int = 2,
         max_attempts: int = 4,
         retry_delay: float = 1.0,
+        max_deferrals: int = 5,
+        max_retry_delay: float = 60.0,
+        retry_failed: bool = False,
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         calibration_id: str | None = None,
@@ -89,8 +99,10 @@ class BaseJob:
         ):
             if not isinstance(value, int) or value < 1:
                 raise JobConfigError(f"{name} must be a positive integer, not {value!r}")
-        if max_conversion_retries < 0:
-            raise JobConfigError("max_conversion_retries must be >= 0")
+        if max_conversion_retries < 0 or max_deferrals < 0:
+            raise JobConfigError("max_conversion_retries and max_deferrals must be >= 0")
+        if retry_delay < 0 or max_retry_delay < retry_delay:
+            raise JobConfigError("need 0 <= retry_delay <= max_retry_delay")
         if poll_interval <= 0 or max_poll_interval < poll_interval:
             raise JobConfigError("need 0 < poll_interval <= max_poll_interval")
         self.options = EngineOptions(
@@ -100,12 +112,15 @@ class BaseJob:
             max_conversion_retries=max_conversion_retries,
             max_attempts=max_attempts,
             retry_delay=retry_delay,
+            max_deferrals=max_deferrals,
+            max_retry_delay=max_retry_delay,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
             calibration_id=calibration_id,
             use_calibration=use_calibration,
         )
         self.force = force
+        self.retry_failed = retry_failed
         self.max_failures = max_failures
         self.adopt_account_limits = adopt_account_limits
         self.summary: JobSummary | None = None
@@ -166,7 +181,7 @@ class BaseJob:
             try:
                 if self.adopt_account_limits and self.client.rate_limiter.limits.fast is not None:
                     await self.client.adopt_account_rate_limits()
-                await self._prepare(journal)
+                await self._prepare(journal, reopen_failed=self.retry_failed)
                 plan = await build_plan(self.client, journal)
             except (AuthenticationError, InsufficientCreditsError) as exc:
                 raise StopJob(exc) from exc
@@ -192,7 +207,10 @@ class BaseJob:
                 yield event
             tracker.report()
             counts = await journal.counts()
-            status = JobStatus.COMPLETED_WITH_FAILURES if counts.get(ItemStage.FAILED) else JobStatus.COMPLETED
+            if engine.parked:
+                status = JobStatus.INCOMPLETE
+            else:
+                status = JobStatus.COMPLETED_WITH_FAILURES if counts.get(ItemStage.FAILED) else JobStatus.COMPLETED
         except StopJob as stop:
             status, error, stop_cause = JobStatus.STOPPED, str(stop.cause), stop.cause
         except CostGuardError:
@@ -221,7 +239,7 @@ class BaseJob:
         finally:
             await journal.close()
 
-    async def _prepare(self, journal: JobStore) -> None:
+    async def _prepare(self, journal: JobStore, *, reopen_failed: bool = False) -> None:
         identity = self._identity()
         stored = await journal.get_meta("identity")
         if stored is None:
@@ -235,6 +253,8 @@ class BaseJob:
             )
         else:
             self.job_id = await journal.get_meta("job_id")
+        if reopen_failed:
+            await journal.reopen_failed()
         await self._resolve(journal)
         await self._discover(journal)
 
@@ -276,6 +296,7 @@ class BaseJob:
             output_count=file_count,
             journal_path=str(self.journal_path),
             error=error,
+            pending=sum(n for stage, n in counts.items() if stage not in FINAL_ITEM_STAGES),
         )
 
 

@@ -637,3 +637,30 @@ class Journal(JobStore):
             return stage
 
         return await self._write(put)
+
+    async def reopen_failed(self) -> int:
+        """Make failed items pending again (on explicit request): each resumes from what it has.
+
+        Inputs that failed validation are forgotten, so discovery checks them again; outputs
+        with a link are downloaded again, others watched (and retried) again with a fresh
+        retry budget; items without outputs are uploaded or ordered again.  Returns how many.
+        """
+
+        def put(db: sqlite3.Connection) -> int:
+            failed = ItemStage.FAILED
+            count = db.execute("SELECT count(*) FROM items WHERE stage = ?", (failed,)).fetchone()[0]
+            db.execute("DELETE FROM items WHERE stage = ? AND error_stage = ?", (failed, Step.VALIDATE))
+            db.execute(
+                "UPDATE outputs SET stage = CASE WHEN url IS NOT NULL THEN ? ELSE ? END, retries = 0, error = NULL"
+                " WHERE stage = ? AND item_seq IN (SELECT seq FROM items WHERE stage = ?)",
+                (OutputStage.CONVERTED, OutputStage.PROCESSING, OutputStage.FAILED, failed),
+            )
+            db.execute(
+                "UPDATE items SET stage = CASE WHEN EXISTS (SELECT 1 FROM outputs o WHERE o.item_seq = items.seq)"
+                " THEN ? WHEN original_id IS NOT NULL THEN ? ELSE ? END,"
+                " attempts = 0, error = NULL, error_stage = NULL, updated_at = ? WHERE stage = ?",
+                (ItemStage.CONVERTING, ItemStage.CREATED, ItemStage.PENDING, time.time(), failed),
+            )
+            return int(count)
+
+        return await self._write(put)

@@ -23,14 +23,20 @@ from .._errors import (
 __all__ = ["ItemRefused", "StopJob", "Transient", "Uncertain", "classify", "guard", "reason"]
 
 T = TypeVar("T")
+#: Client errors that say "not now" rather than "never" (request timeout, too early): retried later.
+_TRANSIENT_4XX = frozenset({408, 425})
 
 
 class StopJob(Exception):
-    """An account-level error (401, 402): stop the whole batch cleanly."""
+    """An account-level error (401, 402): stop the whole batch cleanly (402: once what is paid for is in)."""
 
     def __init__(self, cause: VoiceAPIError) -> None:
         super().__init__(str(cause))
         self.cause = cause
+
+    @property
+    def out_of_credits(self) -> bool:
+        return isinstance(self.cause, InsufficientCreditsError)
 
 
 class Uncertain(Exception):
@@ -57,7 +63,7 @@ def classify(exc: Exception) -> Exception:
         return Uncertain(reason(exc)) if exc.request_sent else Transient(reason(exc))
     if isinstance(exc, InternalServerError):
         return Uncertain(reason(exc))  # a 5xx to a POST may hide a done deed (e.g. a gateway timeout)
-    if isinstance(exc, RateLimitError):
+    if isinstance(exc, RateLimitError) or (isinstance(exc, APIStatusError) and exc.status_code in _TRANSIENT_4XX):
         return Transient(reason(exc))
     if isinstance(exc, (APIStatusError, InvalidRequestError)):
         return ItemRefused(reason(exc))

@@ -55,6 +55,7 @@ class Step(_StoredText):
     UPLOAD = "upload"
     ORDER = "order"
     CONVERT = "convert"
+    DOWNLOAD = "download"
 
 
 #: Items the submit stage picks up.

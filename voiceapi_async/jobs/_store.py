@@ -174,3 +174,10 @@ class JobStore(Protocol):
 
     async def reopen_output(self, seq: int, target: int) -> ItemStage:
         """A downloaded file went missing: download it again.  Returns the item's previous stage."""
+
+    async def reopen_failed(self) -> int:
+        """Failed items made pending again (``retry_failed``), each resuming from what it has; how many.
+
+        Validation failures are forgotten (discovery checks the input again); failed outputs
+        with a link go back to ``converted``, others to ``processing`` with no retries spent.
+        """

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from .._errors import AuthenticationError, InsufficientCreditsError, VoiceAPIError
 from .._models import Recording
 from ._context import CHUNK, EngineContext, Work
-from ._events import ItemOrdered
+from ._events import ItemOrdered, ItemPostponed
 from ._outcomes import ItemRefused, StopJob, Transient, Uncertain, classify, reason
 from ._reconcile import find_conversions, find_original
 from ._stages import SUBMIT_STAGES, ItemStage, Step
@@ -28,28 +28,74 @@ T = TypeVar("T")
 
 
 class Submitter:
-    """Feeds items still to submit (at most ``max_active`` held) to ``upload_concurrency`` workers."""
+    """Feeds items still to submit (at most ``max_active`` held) to ``upload_concurrency`` workers.
+
+    A step that keeps failing transiently is not final: the item waits (``ctx.backoff``)
+    and comes back to a worker, up to ``max_deferrals`` times a run, then stays pending for
+    the next run.  On 402 (``ctx.halt``) nothing new is submitted.
+    """
 
     def __init__(self, ctx: EngineContext) -> None:
         self.ctx = ctx
         self._queue: asyncio.Queue[ItemRow] = asyncio.Queue(max(1, ctx.opts.upload_concurrency))
+        self._deferrals: dict[int, int] = {}
 
     async def feed(self) -> None:
         after = 0
-        while rows := await self.ctx.journal.items_in_stages(SUBMIT_STAGES, after, CHUNK):
+        while self.ctx.halted is None and (rows := await self.ctx.journal.items_in_stages(SUBMIT_STAGES, after, CHUNK)):
             for row in rows:
                 after = row.seq
-                while len(self.ctx.holding) >= self.ctx.opts.max_active:
+                while len(self.ctx.holding) >= self.ctx.opts.max_active and self.ctx.halted is None:
                     self.ctx.slot_freed.clear()
                     await self.ctx.slot_freed.wait()
+                if self.ctx.halted is not None:
+                    return
                 self.ctx.holding.add(row.seq)
                 await self._queue.put(row)
 
     async def worker(self) -> None:
+        ctx = self.ctx
         while True:
             row = await self._queue.get()
+            if ctx.halted is not None:  # out of credits: leave it pending for the run after a top-up
+                ctx.park(row.seq, converting=False)
+                continue
             work = Work(row, row.stage)
-            await self._submit(work)
+            ctx.busy_submits += 1
+            try:
+                await self._submit(work)
+            except _Deferred as deferred:
+                await self._defer(work, deferred)
+            except StopJob as stop:
+                if not stop.out_of_credits:
+                    raise
+                ctx.halt(stop)
+                ctx.park(row.seq, converting=False)
+            finally:
+                ctx.busy_submits -= 1
+                ctx.check_end()
+
+    async def _defer(self, work: Work, deferred: _Deferred) -> None:
+        """Come back to the item after a back-off, or leave it pending for the next run."""
+        ctx, seq = self.ctx, work.row.seq
+        n = self._deferrals[seq] = self._deferrals.get(seq, 0) + 1
+        retry_in = ctx.backoff(n) if n <= ctx.opts.max_deferrals else None
+        await ctx.emit(
+            ItemPostponed(
+                key=work.row.key, name=work.row.name, stage=deferred.stage, reason=deferred.reason, retry_in=retry_in
+            )
+        )
+        if retry_in is None:
+            ctx.park(seq, converting=False)
+            return
+
+        async def again() -> None:
+            if ctx.halted is not None:
+                ctx.park(seq, converting=False)
+            else:
+                await self._queue.put(await ctx.journal.item(seq))
+
+        ctx.later(retry_in, again)
 
     async def _submit(self, work: Work) -> None:
         if work.stage in (ItemStage.PENDING, ItemStage.CREATING):
@@ -75,28 +121,32 @@ class Submitter:
         self,
         work: Work,
         step: Step,
+        intent_stage: ItemStage,
         attempt: Callable[[], Coroutine[Any, Any, T]],
         reconcile: Callable[[], Awaitable[T | None]],
     ) -> tuple[T, bool] | None:
-        """Run a non-idempotent step with reconciliation; ``(result, reconciled)`` or ``None`` if it failed."""
+        """Run a non-idempotent step; ``(result, reconciled)``, or ``None`` if the server refused the item.
+
+        While the journal holds the step's intent (an earlier attempt, or run, may have
+        been carried out) the server is asked first, and nothing is sent until it could
+        answer.  Raises ``_Deferred`` after ``max_attempts`` transient failures.
+        """
         last = "no attempt made"
         for n in range(1, self.ctx.opts.max_attempts + 1):
             try:
+                if work.stage == intent_stage:
+                    found = await _reconcile(reconcile)
+                    if found is not None:
+                        return found, True
                 return await self.ctx.critical(attempt()), False
-            except Uncertain as exc:
-                last = reason(exc)
-                found = await _try_reconcile(reconcile)
-                if found is not None:
-                    return found, True
-            except Transient as exc:
+            except (Uncertain, Transient) as exc:
                 last = reason(exc)
             except ItemRefused as exc:
                 await self.ctx.fail(work, step, reason(exc))
                 return None
             if n < self.ctx.opts.max_attempts:
-                await asyncio.sleep(self.ctx.opts.retry_delay * n)
-        await self.ctx.fail(work, step, f"gave up after {self.ctx.opts.max_attempts} attempts: {last}")
-        return None
+                await self.ctx.pause(self.ctx.opts.retry_delay * n)
+        raise _Deferred(step, f"{self.ctx.opts.max_attempts} attempts failed: {last}")
 
     # -- the original ----------------------------------------------------------------------
 
@@ -106,12 +156,6 @@ class Submitter:
         async def reconcile() -> Recording | None:
             assert row.folder_id is not None and row.label is not None
             return await find_original(self.ctx.client, row.folder_id, row.label, row.size, row.intent_at)
-
-        if work.stage is ItemStage.CREATING:  # an earlier run sent it, maybe: look before sending again
-            found = await _try_reconcile(reconcile)
-            if found is not None:
-                await self._record_original(work, found.id, reconciled=True)
-                return found.id
 
         async def attempt() -> Recording:
             await self._set_stage(work, ItemStage.CREATING, intent=True)
@@ -125,7 +169,7 @@ class Submitter:
             await self._record_original(work, recording.id, reconciled=False, emit=False)
             return recording
 
-        result = await self._attempts(work, Step.UPLOAD, attempt, reconcile)
+        result = await self._attempts(work, Step.UPLOAD, ItemStage.CREATING, attempt, reconcile)
         if result is None:
             return None
         recording, reconciled = result
@@ -151,18 +195,12 @@ class Submitter:
         have: dict[int, str] = {}
 
         async def reconcile() -> dict[int, str] | None:
-            found = await find_conversions(self.ctx.client, original_id, targets)
-            return found if len(found) == len(targets) else None
-
-        if work.stage is ItemStage.ORDERING:
-            found = await _try_reconcile(lambda: find_conversions(self.ctx.client, original_id, targets))
-            have = found or {}
-            if len(have) == len(targets):
-                await self._record_order(work, have, reconciled=True)
-                return
-        missing = [i for i in range(len(targets)) if i not in have]
+            nonlocal have  # conversions an earlier order made are not ordered again
+            have = await find_conversions(self.ctx.client, original_id, targets)
+            return have if len(have) == len(targets) else None
 
         async def attempt() -> dict[int, str]:
+            missing = [i for i in range(len(targets)) if i not in have]
             await self._set_stage(work, ItemStage.ORDERING, intent=True)
             try:
                 orders = await self.ctx.client.orders.create(
@@ -180,7 +218,7 @@ class Submitter:
             await self._record_order(work, placed, reconciled=False, emit=False)
             return placed
 
-        result = await self._attempts(work, Step.ORDER, attempt, reconcile)
+        result = await self._attempts(work, Step.ORDER, ItemStage.ORDERING, attempt, reconcile)
         if result is None:
             return
         placed, reconciled = result
@@ -209,11 +247,23 @@ class Submitter:
             )
 
 
-async def _try_reconcile(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
-    """Ask the server what an uncertain request did; ``None`` if it was not done or we could not ask."""
+class _Deferred(Exception):
+    """A step failed transiently ``max_attempts`` times: try the item again later."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
+
+
+async def _reconcile(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
+    """Ask the server what an uncertain request did; ``None`` if it was not done.
+
+    Raises ``Transient`` when the server could not be asked: nothing is sent before it answers.
+    """
     try:
         return await reconcile()
     except (AuthenticationError, InsufficientCreditsError) as exc:
         raise StopJob(exc) from exc
-    except VoiceAPIError:
-        return None  # could not ask: the caller counts an attempt and asks again later
+    except VoiceAPIError as exc:
+        raise Transient(f"could not check what an earlier attempt did: {reason(exc)}") from exc

@@ -133,6 +133,14 @@ class Poller:
         if out.stage not in WATCHED_OUTPUT_STAGES:
             return False, False
         state = recording.state
+        if (
+            out.stage is OutputStage.RETRYING
+            and state != RecordingState.ERROR
+            and not self._retrier.is_pending(recording.id)
+        ):
+            # An uncertain retry did reach the server: it counts.
+            await self._retrier.acted(out, "conversion failed")
+            out = dataclasses.replace(out, stage=OutputStage.PROCESSING, retries=out.retries + 1)
         if state == RecordingState.DONE:
             await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.CONVERTED, url=recording.url)
             item = await self.ctx.journal.item(out.item_seq)
@@ -144,14 +152,15 @@ class Poller:
             if self._retrier.is_pending(recording.id):
                 return True, False
             if out.retries < self.ctx.opts.max_conversion_retries:
+                if self.ctx.halted is not None:  # a retry is paid: it waits for the run after a top-up
+                    self.ctx.park(out.item_seq, converting=True)
+                    return True, False
                 await self._retrier.schedule(recording.id, out, recording.error or "conversion failed")
                 return True, True
             await self.ctx.output_failed(
                 out, f"conversion failed: {recording.error or 'error'} (retried {out.retries}x)"
             )
             return False, True
-        if out.stage is OutputStage.RETRYING:  # an uncertain retry did reach the server
-            await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.PROCESSING)
         return True, False
 
     async def _observe_original(self, item: ItemRow, recording: Recording) -> bool:
