@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per set of extras: each target installs only what it needs (the demo gets
+# the package and its `cli` extra, nothing of the test tool chain).
+CLI_STAMP := $(VENV)/.installed-cli
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: test demo lint typecheck typecheck-wheel pytest bench clean
 
@@ -10,30 +13,34 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,cli]'
-	touch $(STAMP)
+$(CLI_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	touch $@
 
-lint: $(STAMP)
+$(DEV_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,cli]'
+	touch $@
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check voiceapi_async tests examples benchmarks scripts
 	$(BIN)/ruff format --check voiceapi_async tests examples benchmarks scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 # mypy --strict of examples/ and tests/typing/ against the built wheel, as a user's project sees it
-typecheck-wheel: $(STAMP)
+typecheck-wheel: $(DEV_STAMP)
 	$(BIN)/python scripts/typecheck_wheel.py
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck typecheck-wheel pytest
 
-demo: $(STAMP)
+demo: $(CLI_STAMP)
 	$(BIN)/voiceapi-async demo
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,cli,bench]'
 	$(BIN)/python -m benchmarks
 
