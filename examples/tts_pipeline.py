@@ -88,7 +88,7 @@ async def speak(
 async def speak_with_emulator(output_dir: str | Path, texts: TTSInputs = TEXTS, **job_options: Any) -> JobSummary:
     config = EmulatorConfig(original_delay=0.1, conversion_delay=(0.2, 0.4), rate_limits=RateLimitConfig.off())
     async with Emulator(config) as emu:
-        voice = emu.store.catalogue.voices[0].name
+        voice = "Aurora"  # a named voice: in every emulator, whatever its seed
         job_options.setdefault("poll_interval", 0.2)
         return await speak(texts, output_dir, voice, api_key=emu.api_key, base_url=emu.base_url, **job_options)
 

@@ -8,7 +8,7 @@ import time
 import aiohttp
 import pytest
 
-from voiceapi_async.emulator import ROUTE_NAMES, Emulator, FaultConfig, RateLimitConfig, RateRule
+from voiceapi_async.emulator import NAMED_VOICES, ROUTE_NAMES, Emulator, FaultConfig, RateLimitConfig, RateRule
 from voiceapi_async.emulator._cli import build_parser, config_from_args
 
 from .conftest import fast, make_folder, session, upload, wav_bytes
@@ -171,3 +171,14 @@ async def test_seeded_catalogue_and_users_are_deterministic() -> None:
         assert [v.name for v in a.store.catalogue.voices] == [v.name for v in b.store.catalogue.voices]
         assert [v.id for v in a.store.catalogue.voices] != [v.id for v in c.store.catalogue.voices]
         assert len({v.name for v in a.store.catalogue.voices}) == 60
+
+
+async def test_named_voices_are_the_same_whatever_the_seed() -> None:
+    async with Emulator(fast(seed=3)) as a, Emulator(fast(seed=4)) as b:
+        named = [v for v in a.store.catalogue.voices if v.name in NAMED_VOICES]
+        assert [v.name for v in named] == list(NAMED_VOICES) == ["Aurora", "Basil Stone", "Celeste", "Orion"]
+        assert [v.name for v in a.store.catalogue.voices].count("Basil Stone") == 1  # not generated again
+        other = {v.name: v for v in b.store.catalogue.voices}
+        for voice in named:
+            assert other[voice.name] == voice  # same id, accents, styles
+            assert voice.visibility == "public" and voice.available

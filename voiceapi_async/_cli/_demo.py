@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._client import VoiceClient
-from .._models import Voice
-from ..emulator import Emulator, EmulatorConfig, RateLimitConfig, RateRule
+from ..emulator import NAMED_VOICES, Emulator, EmulatorConfig, RateLimitConfig, RateRule
 from ..jobs import JOURNAL_NAME, BatchConvertJob, Target, read_journal
 from . import EXIT_USAGE
 from ._output import Output
@@ -57,9 +56,9 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
             f"embedded emulator on {emu.base_url} (no account needed; its rate limits are scaled down "
             "and paced by the client; 10 % of conversions fail and are retried)"
         )
-        first, second = await _two_voices(client)
-        targets = [Target(first.name), Target(second.name, semitones_correction=-2)]
-        out.message(f"converting the sample library into {first.name!r} and {second.name!r} (-2 semitones)")
+        first, second = NAMED_VOICES[:2]  # the voices the README uses, in every emulator
+        targets = [Target(first), Target(second, semitones_correction=-2)]
+        out.message(f"converting the sample library into {first!r} and {second!r} (-2 semitones)")
         with _samples() as samples:
             job = BatchConvertJob(
                 client,
@@ -103,14 +102,6 @@ def _start_fresh(out_dir: Path, out: Output) -> bool:
         "(the embedded emulator is new on every run, so there is nothing to resume)"
     )
     return True
-
-
-async def _two_voices(client: VoiceClient) -> tuple[Voice, Voice]:
-    """A female and a male public voice when the catalogue has both (else the first two)."""
-    voices = (await client.voices.list(visibility="public", sort="name", limit=50)).list
-    female = next((v for v in voices if v.gender == "female"), voices[0])
-    male = next((v for v in voices if v.gender == "male" and v.id != female.id), voices[1])
-    return female, male
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ expiry, bursts of 429), with counters of every side effect::
 
 from __future__ import annotations
 
+from ._catalogue import NAMED_VOICES
 from ._config import EmulatorConfig, FaultConfig, RateLimitConfig, RateRule
 from ._counters import Counters
 from ._emulator import Emulator, ManualClock
@@ -22,6 +23,7 @@ from ._handlers import ALL_ROUTES
 from ._store import SeededUser
 
 __all__ = [
+    "NAMED_VOICES",
     "ROUTE_NAMES",
     "Counters",
     "Emulator",

@@ -1,10 +1,16 @@
-"""The seeded voice catalogue: deterministic from the seed, varied enough to exercise filters."""
+"""The voice catalogue: a few named voices that never change, then seeded ones varied enough to exercise filters.
+
+The named voices (``NAMED_VOICES``) are the ones the README, the docs and the examples
+use: whatever the seed, the catalogue starts with them, with the same ids and settings,
+so a documented ``--voice Aurora`` works against any emulator.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 import uuid
+from collections.abc import Callable
 
 from voiceapi_async._models import (
     Accent,
@@ -24,7 +30,7 @@ from voiceapi_async._models import (
     Voice,
 )
 
-__all__ = ["Catalogue"]
+__all__ = ["NAMED_VOICES", "Catalogue"]
 
 _FIRST = [
     "Amber",
@@ -72,6 +78,16 @@ _NATIONALITIES = ("american", "british", "canadian", "ukrainian", "spanish", "fr
 _TIERS = ("basic", "pro", "premium")
 _OWNER = "00000000-0000-4000-8000-00000000a11c"
 
+#: name, gender, pitch, accents (indexes into ``_ACCENTS``, the native one first), narration styles
+_NAMED: tuple[tuple[str, Gender, float, tuple[int, ...], tuple[str, ...]], ...] = (
+    ("Aurora", Gender.FEMALE, 4.0, (0, 1), ("Neutral", "Narration")),
+    ("Basil Stone", Gender.MALE, -4.0, (1, 0), ("Neutral", "Calm")),
+    ("Celeste", Gender.FEMALE, 2.0, (3, 0), ("Neutral", "Whisper")),
+    ("Orion", Gender.MALE, -2.0, (0, 4), ("Neutral", "Excited")),
+)
+#: The voices every emulator catalogue starts with, whatever its seed.
+NAMED_VOICES: tuple[str, ...] = tuple(n[0] for n in _NAMED)
+
 
 class Catalogue:
     """Voices, accents, narration styles and TTS voices, with O(1) lookups by id."""
@@ -80,17 +96,21 @@ class Catalogue:
         rng = random.Random(f"catalogue-{seed}")
 
         def new_id() -> str:
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            return _uuid(rng)
 
-        names = [f"{a} {b}" for b in _SECOND for a in _FIRST]
+        names = [f"{a} {b}" for b in _SECOND for a in _FIRST if f"{a} {b}" not in NAMED_VOICES]
         rng.shuffle(names)
-        epoch = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
         self.voices: list[Voice] = []
         self.voice_by_id: dict[str, Voice] = {}
         self.accent_owner: dict[str, str] = {}
         self.style_owner: dict[str, str] = {}
-        for i in range(count):
-            name = names[i % len(names)] + ("" if i < len(names) else f" {i // len(names) + 1}")
+        named = random.Random("catalogue-named")  # not the seed: the named voices keep their ids
+        for i, spec in enumerate(_NAMED[:count]):
+            self._add(_named_voice(i, spec, lambda: _uuid(named)))
+        first = len(self.voices)
+        for i in range(first, count):
+            j = i - first
+            name = names[j % len(names)] + ("" if j < len(names) else f" {j // len(names) + 1}")
             gender = rng.choice(list(Gender))
             pitch = float(rng.randint(-8, 8))
             accents = [
@@ -129,18 +149,13 @@ class Catalogue:
                 thumbnail_url=f"/static/voices/{i + 1}-thumb.png",
                 description=f"A {gender.value} voice, {name}.",
                 rating=rng.randint(0, 5),
-                created_at=epoch + dt.timedelta(days=i * 3, seconds=rng.randint(0, 86399)),
+                created_at=_EPOCH + dt.timedelta(days=i * 3, seconds=rng.randint(0, 86399)),
                 available=True,
                 accents=accents,
                 narration_styles=styles,
                 tiers=[Tier(name=rng.choice(_TIERS))],
             )
-            self.voices.append(voice)
-            self.voice_by_id[voice.id] = voice
-            for a in accents:
-                self.accent_owner[a.id] = voice.id
-            for s in styles:
-                self.style_owner[s.id] = voice.id
+            self._add(voice)
         self.tts_voices = [
             TTSVoice(
                 id=new_id(),
@@ -152,3 +167,65 @@ class Catalogue:
             for k, (n, f0) in enumerate((("Aria", 210.0), ("Ben", 115.0), ("Chloe", 230.0), ("Dmytro", 105.0)))
         ]
         self.tts_by_id = {v.id: v for v in self.tts_voices}
+
+    def _add(self, voice: Voice) -> None:
+        self.voices.append(voice)
+        self.voice_by_id[voice.id] = voice
+        for a in voice.accents or ():
+            self.accent_owner[a.id] = voice.id
+        for s in voice.narration_styles or ():
+            self.style_owner[s.id] = voice.id
+
+
+_EPOCH = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _named_voice(
+    i: int, spec: tuple[str, Gender, float, tuple[int, ...], tuple[str, ...]], new_id: Callable[[], str]
+) -> Voice:
+    """One of the fixed voices: public, available, every setting fixed."""
+    name, gender, pitch, accent_indexes, styles = spec
+    return Voice(
+        id=new_id(),
+        name=name,
+        owner_id=_OWNER,
+        slug=name.lower().replace(" ", "-"),
+        visibility=Visibility.PUBLIC,
+        species=Species.HUMAN,
+        artist=f"Artist {name}",
+        verified_artist=True,
+        gender=gender,
+        pitch=pitch,
+        age_group=AgeGroup.ADULT,
+        pitch_group=PitchGroup.LOW if pitch < -3 else PitchGroup.HIGH if pitch > 3 else PitchGroup.MID,
+        nationality="american",
+        image_url=f"/static/voices/{name.lower().replace(' ', '-')}.png",
+        thumbnail_url=f"/static/voices/{name.lower().replace(' ', '-')}-thumb.png",
+        description=f"A {gender.value} voice, {name}.",
+        rating=5,
+        created_at=_EPOCH + dt.timedelta(days=i),
+        available=True,
+        accents=[
+            Accent(
+                id=new_id(),
+                info=AccentInfo(name=_ACCENTS[a][0], short_name=_ACCENTS[a][1], locale=_ACCENTS[a][2]),
+                is_default=j == 0,
+                native=j == 0,
+                tiers=[Tier(name="basic")],
+                available=True,
+                settings=AccentSettings(),
+            )
+            for j, a in enumerate(accent_indexes)
+        ],
+        narration_styles=[
+            NarrationStyle(
+                id=new_id(), info=NarrationStyleInfo(name=n), is_default=j == 0, settings=NarrationStyleSettings()
+            )
+            for j, n in enumerate(styles)
+        ],
+        tiers=[Tier(name="basic")],
+    )
