@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.answer_modes import MODE_PARAMS, apply_mode
 from tests.sdk.samples import wav_bytes
 from voiceapi_async import ConversionTarget, RateLimits, RecordingState, VoiceClient
 from voiceapi_async.emulator import Emulator, EmulatorConfig
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
+@pytest.fixture(params=MODE_PARAMS)
+async def emu(request: pytest.FixtureRequest) -> AsyncIterator[Emulator]:
+    """The emulator answering in each legal way (optionals null or omitted, bare lists, one stats method)."""
     config = EmulatorConfig(original_delay=0.02, conversion_delay=(0.03, 0.05), calibration_delay=0.03)
+    apply_mode(config, request.param)
     async with Emulator(config) as emulator:
         yield emulator
 

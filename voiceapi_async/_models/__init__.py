@@ -6,6 +6,8 @@ from ._base import Model, OpenEnum
 from ._enums import *  # noqa: F403
 from ._enums import __all__ as _enums_all
 from ._errors_body import ErrorBody, ValidationErrorItem
+from ._extras import *  # noqa: F403
+from ._extras import __all__ as _extras_all
 from ._library import *  # noqa: F403
 from ._library import __all__ as _library_all
 from ._pages import *  # noqa: F403
@@ -22,6 +24,7 @@ __all__ = [
     "ValidationErrorItem",
     *_account_all,
     *_enums_all,
+    *_extras_all,
     *_library_all,
     *_pages_all,
     *_requests_all,

@@ -36,6 +36,7 @@ __all__ = ["Calibrations", "Notes", "Recordings"]
 
 RECORDINGS_MAX_LIMIT = 200
 CALIBRATIONS_MAX_LIMIT = 200
+CALIBRATIONS_DEFAULT_LIMIT = 50
 NOTE_MAX = 2000
 
 
@@ -275,7 +276,9 @@ class Calibrations(Resource):
         """``GET /api/calibration``: one page (``limit`` at most 200).
 
         The endpoint reference documents a bare JSON list, the OpenAPI a page: both are
-        accepted and returned as a page.
+        accepted and returned as a page.  A bare list carries no total, so its
+        ``pagination.count`` counts one more item after a full page (``iter`` then asks
+        for the next page and stops at a short one).
         """
         params = {
             "limit": check_limit(limit, CALIBRATIONS_MAX_LIMIT),
@@ -289,8 +292,12 @@ class Calibrations(Resource):
             params=params,
         )
         if isinstance(answer, builtins.list):
-            start = offset or 0
-            return CalibrationPage(list=answer, pagination=Pagination(count=start + len(answer), offset=start))
+            # A bare list has no total: a full page may have more after it (iteration goes on
+            # until a short page); a longer one means the server ignored the limit (all of them).
+            start, size = offset or 0, len(answer)
+            more = 0 < size == (CALIBRATIONS_DEFAULT_LIMIT if limit is None else limit)
+            count = start + size + (1 if more else 0)
+            return CalibrationPage(list=answer, pagination=Pagination(count=count, limit=size, offset=start))
         page: CalibrationPage = answer
         return page
 

@@ -16,7 +16,7 @@ from ._config import EmulatorConfig
 from ._counters import Counters
 from ._faults import FaultInjector
 from ._handlers import ALL_ROUTES, admin_routes
-from ._http import ApiError, Invalid, error_response
+from ._http import ANSWER_MODE, ApiError, Invalid, error_response
 from ._ratelimit import RateLimiter
 from ._routes import Route
 from ._store import Store
@@ -63,6 +63,16 @@ def _dispatcher(rt: Runtime, route: Route) -> Handler:
     authed, public = route.handler, route.public
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        mode = rt.config.optional_fields
+        if mode == "full":
+            return await _dispatch(request)
+        token = ANSWER_MODE.set(mode)
+        try:
+            return await _dispatch(request)
+        finally:
+            ANSWER_MODE.reset(token)
+
+    async def _dispatch(request: web.Request) -> web.StreamResponse:
         counters.requests_total += 1
         by_endpoint[key] += 1
         by_route[name] += 1

@@ -43,6 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slow-limit", type=_rule, default=RateRule(100, 300), metavar="TIMES/SECONDS")
     p.add_argument("--no-rate-limits", action="store_true")
     p.add_argument("--max-upload-size", type=int, default=1 << 30, metavar="BYTES")
+    legal = p.add_argument_group("answer like another legal server")
+    legal.add_argument(
+        "--optional-fields",
+        choices=("full", "null", "omit"),
+        default="full",
+        help="unset optional fields (not required by the OpenAPI): sent as they are (full, default), "
+        "as null (null, like FastAPI) or left out (omit)",
+    )
+    legal.add_argument(
+        "--calibrations-shape",
+        choices=("page", "list"),
+        default="page",
+        help="GET /api/calibration answers a {list, pagination} page (default) or a bare JSON list",
+    )
+    legal.add_argument(
+        "--stats-method",
+        choices=("any", "GET", "POST"),
+        default="any",
+        help="methods /api/stats/projects and /api/stats/folders accept (default: any); the other answers 405",
+    )
     return p
 
 
@@ -55,6 +75,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         initial_credits=args.credits,
         conversion_error_rate=args.conversion_error_rate,
         max_upload_size=args.max_upload_size,
+        optional_fields=args.optional_fields,
+        calibrations_shape=args.calibrations_shape,
+        stats_method=args.stats_method,
         rate_limits=RateLimitConfig(args.fast_limit, args.slow_limit, enabled=not args.no_rate_limits),
         faults=FaultConfig(
             error_rate=args.error_rate,

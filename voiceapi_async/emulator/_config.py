@@ -111,3 +111,14 @@ class EmulatorConfig:
     #: Where uploads and generated audio go; ``None``: a temporary directory removed on stop.
     data_dir: str | None = None
     voice_count: int = 60
+    # -- answering like another legal server (the SDK must cope with each) -------------------
+    #: Optional fields (not in the OpenAPI's ``required`` list) left unset (``None`` or their
+    #: default): ``"full"`` sends them as they are, ``"null"`` as ``null`` (FastAPI's way),
+    #: ``"omit"`` leaves them out.
+    optional_fields: Literal["full", "null", "omit"] = "full"
+    #: ``GET /api/calibration``: ``"page"`` (the OpenAPI's ``{list, pagination}``) or
+    #: ``"list"`` (the endpoint reference's bare JSON list, still honouring limit/offset).
+    calibrations_shape: Literal["page", "list"] = "page"
+    #: ``/api/stats/projects`` and ``/api/stats/folders``: ``"any"`` accepts GET and POST;
+    #: ``"GET"`` or ``"POST"`` accepts only that method and answers 405 to the other.
+    stats_method: Literal["any", "GET", "POST"] = "any"

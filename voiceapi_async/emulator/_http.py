@@ -7,10 +7,11 @@ is encoded from the shared ``voiceapi_async._models`` types with one module-leve
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -18,7 +19,11 @@ from multidict import CIMultiDict
 
 from voiceapi_async._models import ErrorBody, OpenEnum, ValidationErrorItem
 
+from ._required import REQUIRED
+
 __all__ = [
+    "ANSWER_MODE",
+    "AnswerMode",
     "ApiError",
     "Invalid",
     "decode_body",
@@ -94,11 +99,62 @@ def full(obj: Any) -> Any:
     return out
 
 
+AnswerMode = Literal["full", "null", "omit"]
+#: How the answer being built treats unset optional fields; set per request by the dispatcher.
+ANSWER_MODE: contextvars.ContextVar[AnswerMode] = contextvars.ContextVar("emulator_answer_mode", default="full")
+_KEEP = object()  # a required field: always sent as it is
+_NO_DEFAULT = object()  # an optional field without a default: unset only when ``None``
+#: Per model: (field name, the value meaning "unset", or ``_KEEP`` for a required field).
+_PLANS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _plan(t: type[msgspec.Struct]) -> tuple[tuple[str, Any], ...]:
+    """Which fields of ``t`` are optional (from the OpenAPI, see ``_required``) and their unset value."""
+    required = REQUIRED.get(t.__name__)
+    plan = []
+    for f in msgspec.structs.fields(t):
+        if required is None or f.name in required:
+            plan.append((f.name, _KEEP))
+        elif f.default_factory is not msgspec.NODEFAULT:
+            plan.append((f.name, f.default_factory()))
+        else:
+            plan.append((f.name, f.default if f.default is not msgspec.NODEFAULT else _NO_DEFAULT))
+    _PLANS[t] = result = tuple(plan)
+    return result
+
+
+def shaped(obj: Any, omit: bool) -> Any:
+    """Like ``full``, but optional fields left unset (``None`` or their default) are ``null`` or left out.
+
+    Optional means "not in the OpenAPI's ``required`` list of the model's schema": what
+    another legal server (FastAPI sends unset optionals as ``null``; others omit them)
+    may answer.  Required fields and set values are always sent.
+    """
+    t = type(obj)
+    if t is list:
+        return [x if type(x) in _LEAVES else shaped(x, omit) for x in obj]
+    if t is dict:
+        return {k: v if type(v) in _LEAVES else shaped(v, omit) for k, v in obj.items()}
+    if not isinstance(obj, msgspec.Struct):
+        return obj
+    out: dict[str, Any] = {}
+    for name, unset in _PLANS.get(t) or _plan(t):
+        v = getattr(obj, name)
+        if unset is not _KEEP and (v is None or v == unset):
+            if not omit:
+                out[name] = None
+            continue
+        out[name] = v if type(v) in _LEAVES else shaped(v, omit)
+    return out
+
+
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     hdrs = CIMultiDict(_JSON_HEADERS)
     if headers:
         hdrs.update(headers)
-    return web.Response(body=ENCODER.encode(full(obj)), status=status, headers=hdrs)
+    mode = ANSWER_MODE.get()
+    body = full(obj) if mode == "full" else shaped(obj, mode == "omit")
+    return web.Response(body=ENCODER.encode(body), status=status, headers=hdrs)
 
 
 def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:

@@ -70,6 +70,8 @@ async def list_(st: Store, request: web.Request, user: UserRec) -> web.StreamRes
     if search:
         ids = {c: None for c in ids if search in st.calibrations[c].model.name.lower()}
     items = [st.refresh_calibration(st.calibrations[c]) for c in page_of(ids, limit, offset, True)]
+    if st.config.calibrations_shape == "list":  # the endpoint reference's shape
+        return json_response(items)
     return json_response(CalibrationPage(list=items, pagination=Pagination(count=len(ids), limit=limit, offset=offset)))
 
 

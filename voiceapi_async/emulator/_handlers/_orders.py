@@ -280,8 +280,16 @@ async def _ids(request: web.Request, name: str, body_type: Any) -> list[str]:
     return ids
 
 
+def _check_stats_method(st: Store, request: web.Request) -> None:
+    """``EmulatorConfig.stats_method``: a server that knows only one of GET and POST."""
+    allowed = st.config.stats_method
+    if allowed != "any" and request.method != allowed:
+        raise ApiError(405, "Method Not Allowed", {"Allow": allowed})
+
+
 async def stats_projects(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     """Stats of the caller's projects among the ids; ids of others (or unknown) are left out."""
+    _check_stats_method(st, request)
     this_month = _month(utc(st.clock()))
     out = []
     for pid in await _ids(request, "project_ids", StatsProjectRequest):
@@ -298,6 +306,7 @@ async def stats_projects(st: Store, request: web.Request, user: UserRec) -> web.
 
 
 async def stats_folders(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    _check_stats_method(st, request)
     this_month = _month(utc(st.clock()))
     out = []
     for fid in await _ids(request, "folder_ids", StatsFolderRequest):

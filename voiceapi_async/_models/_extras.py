@@ -1,0 +1,32 @@
+"""Models of the operations the OpenAPI has and the endpoint reference lacks.
+
+(Narration-style samples, calibration rename, the health check.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ._base import Model
+
+__all__ = ["CalibrationRename", "Health", "NarrationStyleSamples"]
+
+
+class NarrationStyleSamples(Model):
+    """``GET /api/v2/narration-styles/samples``: sample name -> audio URL (or richer objects)."""
+
+    samples: dict[str, Any] | None = msgspec.field(default_factory=dict)
+
+
+class CalibrationRename(Model):
+    """``PATCH /api/calibration/{id}``: the new name (at most 40 characters)."""
+
+    name: str
+
+
+class Health(Model):
+    """``GET /api/healtz``: the service's own word on its state (``OK`` schema: ``{"state": ...}``)."""
+
+    state: str | None = "OK"
