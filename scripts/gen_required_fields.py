@@ -28,7 +28,7 @@ SCHEMA_OF = {
     "AccentSettings": "AccentSettingsPublic",
     "Calibration": "CalibrationResponse",
     "ConversionStats": "ConversionStats",
-    "Credits": "CreditsResponse",
+    "CreditBalance": "CreditsResponse",
     "FolderStats": "FolderStats",
     "Folder": "FolderResponse",
     "Group": "Group",

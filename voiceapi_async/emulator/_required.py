@@ -11,7 +11,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "AccentSettings": frozenset([]),
     "Calibration": frozenset(["bucket", "created_at", "enabled", "id", "key", "name", "state", "user_id"]),
     "ConversionStats": frozenset(["completed", "failed", "in_progress", "total"]),
-    "Credits": frozenset(["credits", "initial_credits"]),
+    "CreditBalance": frozenset(["credits", "initial_credits"]),
     "Folder": frozenset(["active", "created_at", "id", "name", "project_id"]),
     "FolderStats": frozenset(["folder_id", "stats"]),
     "Group": frozenset(["id", "name"]),
