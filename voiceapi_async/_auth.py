@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._errors import MissingCredentialsError
+
 __all__ = ["Credentials", "redact"]
 
 
@@ -32,6 +34,7 @@ class Credentials:
         self._api_key = api_key or None
         self._session: _Session | None = None
         self._others: tuple[str, ...] = ()  # e.g. the login password: redacted from server text too
+        self._key_deleted = False
 
     @property
     def has_api_key(self) -> bool:
@@ -48,7 +51,18 @@ class Credentials:
         self._session = None
 
     def forget_api_key(self) -> None:
+        """The key was deleted on the server: hold none, and say so on the next call."""
+        if self._api_key is not None:
+            self._others += (self._api_key,)  # a server may still echo it
         self._api_key = None
+        self._key_deleted = True
+
+    def use_api_key(self, api_key: str) -> None:
+        """A new key (``api_keys.create()``) replaces the old one, which stops working."""
+        if self._api_key is not None:
+            self._others += (self._api_key,)
+        self._api_key = api_key
+        self._key_deleted = False
 
     def remember_secret(self, secret: str) -> None:
         """A secret sent in a body (the login password): never shown back from server text."""
@@ -67,6 +81,12 @@ class Credentials:
             return {"Cookie": f"session_id={self._session.session_id}", "X-Csrf-Token": self._session.csrf_token}
         if self._api_key is not None:
             return {"api-key": self._api_key}
+        if self._key_deleted:
+            raise MissingCredentialsError(
+                "no API key: the key was deleted by api_keys.delete(); log in (auth.login()) and "
+                "create one with api_keys.create(), which this client then uses, or pass a key with "
+                "with_options(api_key=...) or to a new VoiceClient"
+            )
         return {}
 
     def __repr__(self) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -39,11 +40,13 @@ from ._resources import (
 from ._transport import (
     TIMEOUT_ERRORS,
     TRANSPORT_ERRORS,
+    CallOptions,
     EventHook,
     Params,
     RawResponse,
     Request,
     Transport,
+    _query_string,
     capture_response,
 )
 
@@ -96,26 +99,47 @@ class VoiceClient:
         rate_limits: RateLimits | None = None,
         connection_limit: int = 100,
         event_hooks: Sequence[EventHook] = (),
+        session: aiohttp.ClientSession | None = None,
+        connector: aiohttp.BaseConnector | None = None,
+        trust_env: bool = True,
+        proxy: str | None = None,
+        ssl: SSLContext | bool = True,
+        default_headers: Mapping[str, str] | None = None,
         _sleep: Callable[[float], Awaitable[None]] | None = None,
         _clock: Callable[[], float] | None = None,
         _rng: random.Random | None = None,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("VOICEAPI_API_KEY")
         base_url = _check_base_url(base_url or os.environ.get("VOICEAPI_BASE_URL") or DEFAULT_BASE_URL)
-        self._timeout = _as_timeout(timeout) if timeout is not None else Timeout()
+        if session is not None and connector is not None:
+            raise InvalidRequestError("pass session= or connector=, not both (the session has its connector)")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidRequestError(f"session must be an aiohttp.ClientSession, not {type(session).__name__}")
         retry = retry or RetryPolicy()
         if max_retries is not None:
             retry = _with_max_retries(retry, max_retries)
-        self._retry = retry
+        credentials = Credentials(api_key)
+        self._options = CallOptions(
+            timeout=_as_timeout(timeout) if timeout is not None else Timeout(),
+            retry=retry,
+            credentials=credentials,
+            headers=_headers({"Accept": "application/json"}, default_headers, "default_headers"),
+        )
         limiter = RateLimiter(rate_limits, clock=_clock, sleep=_sleep)
         self._transport = Transport(
             base_url=base_url,
-            credentials=Credentials(api_key),
+            credentials=credentials,
             limiter=limiter,
             connection_limit=connection_limit,
             hooks=event_hooks,
             sleep=_sleep,
+            clock=_clock,
             rng=_rng,
+            session=session,
+            connector=connector,
+            trust_env=trust_env,
+            proxy=proxy,
+            ssl=ssl,
         )
         self._init_resources()
 
@@ -147,28 +171,51 @@ class VoiceClient:
 
     @property
     def timeout(self) -> Timeout:
-        return self._timeout
+        return self._options.timeout
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return self._retry
+        return self._options.retry
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether this client (view) holds an API key (``False`` after ``api_keys.delete()``)."""
+        return self._options.credentials.has_api_key
 
     def with_options(
         self,
         *,
+        api_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
         timeout: Timeout | float | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> VoiceClient:
-        """A view of this client with other timeouts or retries, sharing its session and limits.
+        """A lightweight view of this client with other options, sharing its session, pool and limiter.
+
+        ``api_key`` gives the view its own key (e.g. one tenant's, in a multi-tenant
+        backend); ``extra_headers`` and ``extra_query`` are added to each of its calls to the
+        API (never to another origin); ``timeout`` and ``max_retries``/``retry`` replace
+        the client's.  Closing a view closes the shared session.
 
         >>> await client.with_options(timeout=5, max_retries=0).voices.list()
+        >>> tenant = client.with_options(api_key=tenant_key, extra_headers={"X-Request-Source": "web"})
         """
+        opts = self._options
+        if api_key is not None and (not isinstance(api_key, str) or not api_key):
+            raise InvalidRequestError("api_key must be a non-empty string")
+        policy = retry or opts.retry
+        query = _query_string(extra_query) if extra_query else ""
         copy = object.__new__(VoiceClient)
         copy._transport = self._transport
-        copy._timeout = _as_timeout(timeout) if timeout is not None else self._timeout
-        policy = retry or self._retry
-        copy._retry = _with_max_retries(policy, max_retries) if max_retries is not None else policy
+        copy._options = CallOptions(
+            timeout=_as_timeout(timeout) if timeout is not None else opts.timeout,
+            retry=_with_max_retries(policy, max_retries) if max_retries is not None else policy,
+            credentials=Credentials(api_key) if api_key is not None else opts.credentials,
+            headers=_headers(opts.headers, extra_headers, "extra_headers"),
+            query=f"{opts.query}&{query}" if opts.query and query else opts.query or query,
+        )
         copy._init_resources()
         return copy
 
@@ -196,7 +243,10 @@ class VoiceClient:
         return self._transport.closed
 
     async def close(self) -> None:
-        """Close the connection pool.  Safe to call twice; later calls raise ``ClientClosedError``."""
+        """Close the connection pool (not a ``session=`` passed in: its owner closes it).
+
+        Safe to call twice; later calls raise ``ClientClosedError``.
+        """
         await self._transport.close()
 
     async def __aenter__(self) -> VoiceClient:
@@ -208,7 +258,7 @@ class VoiceClient:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"VoiceClient(base_url={self.base_url!r}, credentials={self._transport.credentials!r})"
+        return f"VoiceClient(base_url={self.base_url!r}, credentials={self._options.credentials!r})"
 
     # -- the helpers every resource uses -----------------------------------------------
 
@@ -225,12 +275,14 @@ class VoiceClient:
         idempotent: bool | None = None,
     ) -> T:
         req = Request(method, path, params=params, json=json, body=body, bucket=bucket, idempotent=idempotent)
-        return await self._transport.request(req, cast_to=cast_to, timeout=self._timeout, retry=self._retry)
+        return await self._transport.request(req, cast_to=cast_to, opts=self._options)
 
-    async def _send(self, method: str, path: str, *, json: Any = None, idempotent: bool | None = None) -> RawResponse:
+    async def _send(
+        self, method: str, path: str, *, json: Any = None, idempotent: bool | None = None, authenticated: bool = True
+    ) -> RawResponse:
         """Like ``_request`` but returns the raw answer (status, headers, cookies, bytes)."""
-        req = Request(method, path, json=json, idempotent=idempotent)
-        return await self._transport.send(req, timeout=self._timeout, retry=self._retry)
+        req = Request(method, path, json=json, idempotent=idempotent, authenticated=authenticated)
+        return await self._transport.send(req, opts=self._options)
 
     async def _paginate(
         self, list_page: Callable[..., Awaitable[Page[T]]], *, page_size: int, **filters: Any
@@ -248,7 +300,7 @@ class VoiceClient:
     @asynccontextmanager
     async def _stream(self, method: str, url: str, *, params: Params = None, bucket: Bucket = "fast") -> Any:
         req = Request(method, url, params=params, bucket=bucket)
-        async with self._transport.stream(req, timeout=self._timeout, retry=self._retry) as response:
+        async with self._transport.stream(req, opts=self._options) as response:
             yield response
 
     async def _download(
@@ -274,11 +326,11 @@ class VoiceClient:
                     target = dest / server_filename(response, fallback_name) if is_dir else dest
                     return await write_stream(response, target)
             except TRANSPORT_ERRORS as exc:
-                if attempt > self._retry.max_retries:
+                if attempt > self._options.retry.max_retries:
                     path = urlsplit(url).path or url
                     cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
                     raise cls(f"download failed: {type(exc).__name__}", method="GET", path=path) from exc
-                await self._transport.sleep(self._retry.backoff(attempt))
+                await self._transport.sleep(self._options.retry.backoff(attempt))
 
     async def _iter_bytes(self, url: str, *, params: Params = None) -> AsyncIterator[bytes]:
         async with self._stream("GET", url, params=params) as response:
@@ -290,8 +342,18 @@ def _as_timeout(value: Timeout | float) -> Timeout:
     if isinstance(value, Timeout):
         return value
     if isinstance(value, (int, float)) and value > 0:
-        return Timeout(connect=float(value), read=float(value), total=float(value))
+        return Timeout(connect=float(value), read=float(value), total=float(value), pool=float(value))
     raise InvalidRequestError(f"timeout must be a Timeout or a positive number of seconds, not {value!r}")
+
+
+def _headers(base: Mapping[str, str], extra: Mapping[str, str] | None, name: str) -> dict[str, str]:
+    """``base`` updated with ``extra``, checked: header names and values are strings."""
+    merged = dict(base)
+    for key, value in (extra or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str) or not key:
+            raise InvalidRequestError(f"{name} must map header names to string values; {key!r} does not")
+        merged[key] = value
+    return merged
 
 
 def _with_max_retries(policy: RetryPolicy, max_retries: int) -> RetryPolicy:

@@ -17,16 +17,18 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Timeout:
-    """Seconds allowed to connect, between two reads, and for the whole request.
+    """Seconds allowed to connect, between two reads, for the whole request, and for a slot.
 
     ``total`` defaults to ``None`` so a large upload or download is bounded by its
     progress (``read``) rather than its size.  For JSON calls, whose answers are small,
-    ``connect + read`` bounds the whole request.
+    ``connect + read`` bounds the whole request.  ``pool`` bounds the wait for one of the
+    client's ``max_in_flight`` slots (then ``PoolTimeoutError``; ``None``: no bound).
     """
 
     connect: float | None = 10.0
     read: float | None = 60.0
     total: float | None = None
+    pool: float | None = 60.0
 
     @functools.cached_property
     def for_streams(self) -> aiohttp.ClientTimeout:

@@ -24,9 +24,11 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidRequestError",
+    "MissingCredentialsError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PoolTimeoutError",
     "RateLimitError",
     "RedirectError",
     "UnprocessableEntityError",
@@ -88,6 +90,14 @@ class RedirectError(VoiceAPIError):
 
     def __str__(self) -> str:
         return f"{self.args[0]} ({self.method} {self.path} -> {self.location})"
+
+
+class PoolTimeoutError(APITimeoutError):
+    """No in-flight slot freed within ``Timeout.pool``: the request was never sent."""
+
+
+class MissingCredentialsError(VoiceAPIError):
+    """The client holds no credentials (e.g. its key was deleted): nothing was sent."""
 
 
 class APIStatusError(VoiceAPIError):

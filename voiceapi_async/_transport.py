@@ -15,9 +15,11 @@ import logging
 import platform
 import random
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from ssl import SSLContext
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -33,6 +35,7 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    PoolTimeoutError,
     RateLimitError,
     RedirectError,
     VoiceAPIError,
@@ -45,7 +48,16 @@ from ._models import ErrorBody
 from ._ratelimit import Bucket, RateLimiter
 from ._version import __version__
 
-__all__ = ["TIMEOUT_ERRORS", "TRANSPORT_ERRORS", "HTTPEvent", "RawResponse", "Request", "Transport", "capture_response"]
+__all__ = [
+    "TIMEOUT_ERRORS",
+    "TRANSPORT_ERRORS",
+    "CallOptions",
+    "HTTPEvent",
+    "RawResponse",
+    "Request",
+    "Transport",
+    "capture_response",
+]
 
 #: Before Python 3.11 ``asyncio.TimeoutError`` and the builtin ``TimeoutError`` are distinct.
 TIMEOUT_ERRORS = (asyncio.TimeoutError, TimeoutError)
@@ -81,10 +93,27 @@ class Request:
     body: Callable[[], aiohttp.MultipartWriter] | None = None
     bucket: Bucket = "fast"
     idempotent: bool | None = None
+    #: False for the calls that must work without credentials (login).
+    authenticated: bool = True
 
     def __post_init__(self) -> None:
         if self.idempotent is None:
             self.idempotent = self.method != "POST"
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What one client view adds to each of its calls (``VoiceClient.with_options`` makes others).
+
+    ``headers`` (``Accept``, ``default_headers``, ``extra_headers``) and ``query`` (the
+    encoded ``extra_query``) go to the API's origin only, like the credentials.
+    """
+
+    timeout: Timeout
+    retry: RetryPolicy
+    credentials: Credentials
+    headers: Mapping[str, str] = field(default_factory=lambda: {"Accept": "application/json"}, repr=False)
+    query: str = field(default="", repr=False)
 
 
 @dataclass(slots=True)
@@ -194,17 +223,31 @@ class Transport:
         connection_limit: int = 100,
         hooks: Sequence[EventHook] = (),
         sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
+        session: aiohttp.ClientSession | None = None,
+        connector: aiohttp.BaseConnector | None = None,
+        trust_env: bool = True,
+        proxy: str | None = None,
+        ssl: SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(URL(self.base_url))
-        self.credentials = credentials
+        self.credentials = credentials  # the root client's; a view may carry others (``CallOptions``)
         self.limiter = limiter
         self.hooks = list(hooks)
         self._connection_limit = connection_limit
         self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock: Callable[[], float] = clock or time.monotonic
         self._rng = rng or random.Random()
-        self._session: aiohttp.ClientSession | None = None
+        self._owns_session = session is None
+        self._connector = connector
+        self._trust_env = trust_env
+        self._proxy_option = proxy
+        self._proxy = proxy  # for our origin: the option, else (trust_env) the environment's, once
+        self._env_proxies: dict[str, str] | None = None
+        self._ssl = ssl
+        self._session: aiohttp.ClientSession | None = session
         self._foreign_session: aiohttp.ClientSession | None = None
         self._closed = False
         #: Per path, the method a 405 taught this client to use instead of the documented one.
@@ -216,22 +259,58 @@ class Transport:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def owns_session(self) -> bool:
+        """False when the caller passed ``session=``: it is theirs to close."""
+        return self._owns_session
+
     async def sleep(self, seconds: float) -> None:
-        """The (injectable) sleep used between retries."""
+        """The (injectable) sleep used between retries and polls."""
         await self._sleep(seconds)
+
+    def clock(self) -> float:
+        """The (injectable) monotonic clock that deadlines are measured on."""
+        return self._clock()
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("this VoiceClient is closed; create a new one or use `async with`")
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._connection_limit, ttl_dns_cache=300, keepalive_timeout=30)
+            connector = self._connector or aiohttp.TCPConnector(
+                limit=self._connection_limit, ttl_dns_cache=300, keepalive_timeout=30
+            )
+            if self._proxy is None and self._trust_env:
+                self._proxy = self._proxy_from_env(URL(self.base_url))
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                connector_owner=self._connector is None,  # a connector passed in stays its owner's
                 cookie_jar=aiohttp.DummyCookieJar(),  # the session cookie is managed explicitly
                 headers={"User-Agent": USER_AGENT},
                 raise_for_status=False,
+                # The environment is read once, here (as httpx does): aiohttp's trust_env
+                # would look up proxies and .netrc in a worker thread on every request.
+                trust_env=False,
             )
         return self._session
+
+    def _proxy_from_env(self, url: URL) -> str | None:
+        """``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` for ``url``, unless ``NO_PROXY`` exempts its host."""
+        if self._env_proxies is None:
+            self._env_proxies = urllib.request.getproxies_environment()
+        proxies = self._env_proxies
+        if not proxies or not url.host:
+            return None
+        proxy = proxies.get(url.scheme) or proxies.get("all")
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if proxy is None or bypass(url.host, proxies):
+            return None
+        return proxy
+
+    def _foreign_proxy(self, url: str) -> str | None:
+        """The proxy for a request to another origin (an explicit ``proxy=`` applies to all)."""
+        if self._proxy_option is not None or not self._trust_env or not self._owns_session:
+            return self._proxy_option
+        return self._proxy_from_env(URL(url))
 
     def _credential_free_session(self) -> aiohttp.ClientSession:
         """The session for other origins (a storage bucket's signed URL): same pool, nothing of ours.
@@ -247,6 +326,7 @@ class Transport:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": USER_AGENT},
                 raise_for_status=False,
+                trust_env=main.trust_env,
             )
         return self._foreign_session
 
@@ -257,14 +337,14 @@ class Transport:
         if foreign is not None:
             await foreign.close()
         session, self._session = self._session, None
-        if session is not None:
+        if session is not None and self._owns_session:
             await session.close()
 
     # -- requests ----------------------------------------------------------------------
 
-    async def request(self, req: Request, *, cast_to: type[T], timeout: Timeout, retry: RetryPolicy) -> T:
+    async def request(self, req: Request, *, cast_to: type[T], opts: CallOptions) -> T:
         """Send ``req`` and decode its answer as ``cast_to``."""
-        raw = await self._retrying(req, timeout, retry, stream=False)
+        raw = await self._retrying(req, opts, stream=False)
         assert isinstance(raw, RawResponse)
         if cast_to is type(None):
             return None  # type: ignore[return-value]
@@ -278,21 +358,19 @@ class Transport:
                 path=raw.path,
             ) from None
 
-    async def send(self, req: Request, *, timeout: Timeout, retry: RetryPolicy) -> RawResponse:
+    async def send(self, req: Request, *, opts: CallOptions) -> RawResponse:
         """Send ``req`` with retries; return the whole answer read into memory."""
-        raw = await self._retrying(req, timeout, retry, stream=False)
+        raw = await self._retrying(req, opts, stream=False)
         assert isinstance(raw, RawResponse)
         return raw
 
     @asynccontextmanager
-    async def stream(
-        self, req: Request, *, timeout: Timeout, retry: RetryPolicy
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
+    async def stream(self, req: Request, *, opts: CallOptions) -> AsyncIterator[aiohttp.ClientResponse]:
         """Send ``req`` with retries; yield the open response of a success for streaming.
 
         The request keeps its in-flight slot until the block ends.
         """
-        opened = await self._retrying(req, timeout, retry, stream=True)
+        opened = await self._retrying(req, opts, stream=True)
         assert isinstance(opened, tuple)
         response, in_flight = opened
         try:
@@ -302,7 +380,7 @@ class Transport:
             in_flight.release()  # the very semaphore acquired, even if the limits changed since
 
     async def _retrying(
-        self, req: Request, timeout: Timeout, retry: RetryPolicy, *, stream: bool
+        self, req: Request, opts: CallOptions, *, stream: bool
     ) -> RawResponse | tuple[aiohttp.ClientResponse, asyncio.Semaphore]:
         """The retry loop: a read answer, or (``stream``) a success still open and the slot it holds.
 
@@ -310,6 +388,7 @@ class Transport:
         answer is read.  A plain coroutine rather than a context manager: this is the hot path.
         """
         url, path, same_origin = self._url(req.path)
+        timeout, retry = opts.timeout, opts.retry
         limiter = self.limiter
         started = time.monotonic()
         attempt = 0
@@ -319,14 +398,17 @@ class Transport:
             if limiter.active:
                 await limiter.acquire(req.bucket)
             in_flight = limiter.slot()
-            await in_flight.acquire()
+            if in_flight.locked():  # only then: a bounded wait costs a timer
+                await self._wait_for_slot(in_flight, req, path, timeout)
+            else:
+                await in_flight.acquire()
             keep_slot = False
             error: VoiceAPIError
             try:
                 sent_at = time.monotonic()
-                response = await self._start(session, req, url, timeout, same_origin, stream)
+                response = await self._start(session, req, url, opts, same_origin, stream)
                 if response.status in _REDIRECTS:
-                    response = await self._follow(response, req, path, timeout, same_origin, stream)
+                    response = await self._follow(response, req, path, opts, same_origin, stream)
                 if stream and response.status < 400:
                     self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
                     keep_slot = True
@@ -345,7 +427,7 @@ class Transport:
                 self._observe(req, path, attempt, raw.status, time.monotonic() - sent_at)
                 if raw.status < 400:
                     return raw
-                status_error = self._status_error(req, path, raw)
+                status_error = self._status_error(req, path, raw, opts.credentials)
                 error = status_error
                 retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
                 if raw.status == 429:
@@ -393,7 +475,7 @@ class Transport:
         session: aiohttp.ClientSession,
         req: Request,
         url: str,
-        timeout: Timeout,
+        opts: CallOptions,
         same_origin: bool,
         stream: bool,
         *,
@@ -402,14 +484,22 @@ class Transport:
     ) -> Awaitable[aiohttp.ClientResponse]:
         """Begin the request (awaited by the caller, so no extra coroutine frame on the hot path).
 
-        Only a request to our own origin carries credentials, and it goes through the main
-        session; any other origin gets the credential-free session (no cookies either).
+        Only a request to our own origin carries credentials, default and extra headers and
+        the extra query, and it goes through the main session; any other origin gets the
+        credential-free session (no cookies either).
         """
-        headers = {"Accept": "application/json"}
+        query = _query_string(req.params)
         if same_origin:
-            headers.update(self.credentials.headers())
+            headers = dict(opts.headers)
+            if req.authenticated:
+                headers.update(opts.credentials.headers())
+            if opts.query:
+                query = f"{query}&{opts.query}" if query else opts.query
+            proxy = self._proxy
         else:
+            headers = {"Accept": "application/json"}
             session = self._credential_free_session()
+            proxy = self._foreign_proxy(url)
         data: Any = None
         if not with_body:
             pass
@@ -418,19 +508,44 @@ class Transport:
             headers["Content-Type"] = "application/json"
         elif req.body is not None:
             data = req.body()
-        if query := _query_string(req.params):
+        if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
-        limits = timeout.for_streams if stream or req.body is not None else timeout.for_answers
+        limits = opts.timeout.for_streams if stream or req.body is not None else opts.timeout.for_answers
         return session.request(
-            method or req.method, url, data=data, headers=headers, timeout=limits, allow_redirects=False
+            method or req.method,
+            url,
+            data=data,
+            headers=headers,
+            timeout=limits,
+            allow_redirects=False,
+            proxy=proxy,
+            ssl=self._ssl,
         )
+
+    async def _wait_for_slot(self, in_flight: asyncio.Semaphore, req: Request, path: str, timeout: Timeout) -> None:
+        """Wait for an in-flight slot at most ``timeout.pool`` seconds: never forever."""
+        if timeout.pool is None:
+            await in_flight.acquire()
+            return
+        try:
+            await asyncio.wait_for(in_flight.acquire(), timeout.pool)
+        except TIMEOUT_ERRORS:
+            cap = self.limiter.limits.max_in_flight
+            raise PoolTimeoutError(
+                f"no in-flight slot freed within {timeout.pool:g} s (max_in_flight={cap}): "
+                "every slot is held, e.g. by streams not closed; use `async with client.recordings.stream(...)`, "
+                "or raise RateLimits(max_in_flight=...) or Timeout(pool=...)",
+                method=req.method,
+                path=path,
+                request_sent=False,
+            ) from None
 
     async def _follow(
         self,
         response: aiohttp.ClientResponse,
         req: Request,
         path: str,
-        timeout: Timeout,
+        opts: CallOptions,
         same_origin: bool,
         stream: bool,
     ) -> aiohttp.ClientResponse:
@@ -475,7 +590,7 @@ class Transport:
                 self._ensure_session(),
                 hop_req,
                 str(target),
-                timeout,
+                opts,
                 same_origin,
                 stream,
                 method=method,
@@ -494,13 +609,13 @@ class Transport:
 
     # -- errors, retries, observability ------------------------------------------------
 
-    def _status_error(self, req: Request, path: str, raw: RawResponse) -> APIStatusError:
+    def _status_error(self, req: Request, path: str, raw: RawResponse, credentials: Credentials) -> APIStatusError:
         """The typed error of an answer; the one place server-provided text enters our errors.
 
         The server's text is redacted of this client's own secrets (a page echoing the
         request would show them) and cut to ``SERVER_TEXT_MAX`` characters.
         """
-        text = redact_secrets(raw.content.decode("utf-8", "replace"), self.credentials.secrets())
+        text = redact_secrets(raw.content.decode("utf-8", "replace"), credentials.secrets())
         detail: Any = None
         try:
             detail = _error_decoder.decode(text).detail

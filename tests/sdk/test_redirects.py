@@ -223,3 +223,19 @@ async def test_a_login_password_echoed_by_the_server_is_redacted(mocked: aioresp
             await client.auth.login("ada@example.com", PASSWORD)
     assert PASSWORD not in str(info.value) and PASSWORD not in repr(info.value)
     assert "wrong password ***" in str(info.value)
+
+
+async def test_a_session_passed_in_keeps_its_cookie_jar_away_from_other_origins(
+    servers: Servers, tmp_path: Path
+) -> None:
+    import aiohttp
+
+    jar = aiohttp.CookieJar(unsafe=True)  # stores cookies of IP hosts such as 127.0.0.1, for any port
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        async with _client(servers, session=session) as client:
+            await client.auth.login("ada@example.com", PASSWORD)
+            assert any(c.key == "session_id" for c in jar), "the login cookie landed in the caller's jar"
+            await client.recordings.download(RECORDING["url"], tmp_path / "take.wav")
+        assert not session.closed
+    assert (tmp_path / "take.wav").read_bytes() == AUDIO
+    assert servers.other_seen.requests and servers.other_seen.leaked() == []

@@ -12,13 +12,22 @@ __all__ = ["ApiKeys", "Auth", "Credits"]
 
 class ApiKeys(Resource):
     async def create(self) -> ApiKey:
-        """``POST /api/api-key``: generate a new key (shown once; its repr is redacted)."""
-        return await self._client._request("POST", "/api/api-key", ApiKey)
+        """``POST /api/api-key``: generate a new key (shown once; its repr is redacted).
+
+        The account has one key: the new one replaces the old, and this client uses it.
+        """
+        key: ApiKey = await self._client._request("POST", "/api/api-key", ApiKey)
+        self._client._options.credentials.use_api_key(key.api_key)
+        return key
 
     async def delete(self) -> OkResponse:
-        """``DELETE /api/api-key``: delete the account's key.  This client stops sending it."""
+        """``DELETE /api/api-key``: delete the account's key.
+
+        This client then holds none: its next call raises ``MissingCredentialsError``
+        before sending anything (unless it logs in or creates a new key).
+        """
         result: OkResponse = await self._client._request("DELETE", "/api/api-key", OkResponse)
-        self._client._transport.credentials.forget_api_key()
+        self._client._options.credentials.forget_api_key()
         return result
 
 
@@ -26,8 +35,8 @@ class Auth(Resource):
     async def login(self, email: str, password: str, *, session_duration: int | None = None) -> LoginResponse:
         """``POST /api/login``: start a session; later requests send its cookie and CSRF token."""
         body = LoginRequest(email=email, password=password, session_duration=session_duration)
-        self._client._transport.credentials.remember_secret(password)  # redacted if a server echoes it
-        raw = await self._client._send("POST", "/api/login", json=body, idempotent=True)
+        self._client._options.credentials.remember_secret(password)  # redacted if a server echoes it
+        raw = await self._client._send("POST", "/api/login", json=body, idempotent=True, authenticated=False)
         result: LoginResponse = decoder_for(LoginResponse).decode(raw.content)
         session_id = raw.cookies.get("session_id")
         if not session_id or not result.csrf_token:
@@ -37,7 +46,7 @@ class Auth(Resource):
                 method="POST",
                 path="/api/login",
             )
-        self._client._transport.credentials.start_session(session_id, result.csrf_token)
+        self._client._options.credentials.start_session(session_id, result.csrf_token)
         return result
 
     async def logout(self) -> OkResponse:
@@ -45,7 +54,7 @@ class Auth(Resource):
         try:
             result: OkResponse = await self._client._request("POST", "/api/logout", OkResponse, idempotent=True)
         finally:
-            self._client._transport.credentials.end_session()
+            self._client._options.credentials.end_session()
         return result
 
     async def me(self) -> User:
