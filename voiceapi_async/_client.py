@@ -20,7 +20,7 @@ from ._auth import Credentials
 from ._config import RetryPolicy, Timeout
 from ._downloads import DownloadedFile, iter_chunks, server_filename, write_stream
 from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
-from ._models import Page
+from ._models import Health, Page
 from ._ratelimit import Bucket, RateLimiter, RateLimits
 from ._resources import (
     TTS,
@@ -30,6 +30,7 @@ from ._resources import (
     Calibrations,
     Credits,
     Folders,
+    NarrationStyles,
     Notes,
     Orders,
     Projects,
@@ -157,6 +158,7 @@ class VoiceClient:
         self.orders = Orders(self)
         self.voices = Voices(self)
         self.accents = Accents(self)
+        self.narration_styles = NarrationStyles(self)
 
     # -- configuration -----------------------------------------------------------------
 
@@ -227,6 +229,14 @@ class VoiceClient:
         self._transport.hooks.remove(hook)
 
     capture_response = staticmethod(capture_response)
+
+    async def health(self) -> Health:
+        """``GET /api/healtz``: the service's health, for a web backend's readiness probe.
+
+        Needs no credentials.  Raises like any call when the service cannot answer; for a
+        quick probe use ``client.with_options(timeout=2, max_retries=0).health()``.
+        """
+        return await self._request("GET", "/api/healtz", Health)
 
     async def adopt_account_rate_limits(self) -> RateLimits:
         """Set the client-side buckets to the account's own limits (``data.rate_limits``)."""

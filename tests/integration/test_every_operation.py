@@ -1,4 +1,8 @@
-"""All 47 operations of the endpoint reference (plus POST /api/auth) through the SDK, against the emulator."""
+"""Every operation through the SDK, against the emulator answering in each legal way.
+
+The 47 of the endpoint reference, plus POST /api/auth and the four of the OpenAPI users
+need (narration-style samples, a folder's notes, calibration rename, health).
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,9 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
         tuned = await c.voices.settings(voice.id, accent_id=accent.id, semitones_correction=1.5)
         assert tuned.id == voice.id
         assert (await c.accents.samples(accent.id)).samples
+        style = voice.narration_styles[0]
+        style_samples = (await c.narration_styles.samples(style.id)).samples
+        assert style_samples and all(isinstance(url, str) for url in style_samples.values())
 
         orders = await c.orders.create(original.id, [ConversionTarget(voice_id=voice.id, accent_id=accent.id)])
         conversion = await c.recordings.wait(orders[0].conversion_id, interval=0.02)
@@ -88,6 +95,7 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
         assert (await c.notes.create(original.id, "keeper")).text == "keeper"
         assert (await c.notes.replace(original.id, "the keeper")).text == "the keeper"
         assert (await c.recordings.get(original.id)).note is not None
+        assert [(n.recording_id, n.text) for n in await c.notes.list(folder.id)] == [(original.id, "the keeper")]
         assert (await c.notes.delete(original.id)).recording_id == original.id
 
         stats = await c.stats.get()
@@ -97,6 +105,7 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
 
         calibration = await c.calibrations.create("my voice", wav_bytes(16000))
         assert (await c.calibrations.get(calibration.id)).name == "my voice"
+        assert (await c.calibrations.update(calibration.id, name="my own voice")).name == "my own voice"
         assert (await c.calibrations.wait(calibration.id, interval=0.02)).state == "calibrated"
         assert [x.id async for x in c.calibrations.iter()] == [calibration.id]
         assert (await c.calibrations.list(limit=10)).pagination.count == 1
@@ -109,6 +118,7 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
         assert folder.id in await c.folders.delete(folder.id)
         assert (await c.projects.delete(project.id)).id == project.id
 
+        assert (await c.health()).state == "OK"
         await c.auth.login(user.email, user.password)
         assert (await c.auth.me()).id == me.id
         await c.auth.logout()
@@ -118,4 +128,5 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
 
     routes = emu.counters.snapshot()["requests_by_route"]
     api_routes = {r for r in routes if not r.startswith("files.")}
-    assert len(api_routes) == 48, sorted(api_routes)  # 47 operations + POST /api/auth
+    # 47 operations + POST /api/auth + the 4 of the OpenAPI only
+    assert len(api_routes) == 52, sorted(api_routes)

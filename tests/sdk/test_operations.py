@@ -147,6 +147,15 @@ OPERATIONS = [
         CALIBRATION,
         lambda r: r.id == CID,
     ),
+    Op(  # in the OpenAPI, not in the endpoint reference
+        "calibrations.update",
+        lambda c: c.calibrations.update(CID, name="studio mic"),
+        "PATCH",
+        f"/api/calibration/{CID}",
+        {**CALIBRATION, "name": "studio mic"},
+        lambda r: isinstance(r, Calibration) and r.name == "studio mic",
+        body={"name": "studio mic"},
+    ),
     # credits
     Op(
         "credits.get",
@@ -368,6 +377,15 @@ OPERATIONS = [
         lambda r: r.id == CID,
         body={"recording_id": RID},
     ),
+    Op(  # in the OpenAPI, not in the endpoint reference
+        "notes.list",
+        lambda c: c.notes.list(FID),
+        "GET",
+        "/api/notes",
+        [NOTE],
+        lambda r: [(n.recording_id, n.text) for n in r] == [(RID, "retake")],
+        query=[("folder_id", FID)],
+    ),
     # statistics
     Op(
         "stats.get",
@@ -485,6 +503,24 @@ OPERATIONS = [
         {"samples": {"hello": "/api/files/x.wav"}},
         lambda r: r.samples["hello"] == "/api/files/x.wav",
         query=[("accent_id", AID)],
+    ),
+    # in the OpenAPI, not in the endpoint reference
+    Op(
+        "narration_styles.samples",
+        lambda c: c.narration_styles.samples(NSID),
+        "GET",
+        "/api/v2/narration-styles/samples",
+        {"samples": {"calm": "/api/files/calm.wav"}},
+        lambda r: r.samples == {"calm": "/api/files/calm.wav"},
+        query=[("narration_style_id", NSID)],
+    ),
+    Op(
+        "health",
+        lambda c: c.health(),
+        "GET",
+        "/api/healtz",
+        {"state": "OK"},
+        lambda r: r.state == "OK",
     ),
 ]
 

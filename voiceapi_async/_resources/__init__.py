@@ -4,7 +4,7 @@ from ._account import ApiKeys, Auth, Credits
 from ._conversion import TTS, Orders, Stats
 from ._library import Folders, Projects
 from ._recordings import Calibrations, Notes, Recordings
-from ._voices import Accents, Voices
+from ._voices import Accents, NarrationStyles, Voices
 
 __all__ = [
     "TTS",
@@ -14,6 +14,7 @@ __all__ = [
     "Calibrations",
     "Credits",
     "Folders",
+    "NarrationStyles",
     "Notes",
     "Orders",
     "Projects",

@@ -15,6 +15,7 @@ from .._errors import InvalidRequestError
 from .._models import (
     Calibration,
     CalibrationPage,
+    CalibrationRename,
     DeletedId,
     Direction,
     Note,
@@ -242,7 +243,7 @@ class Calibrations(Resource):
     async def create(self, name: str, audio: AudioSource, *, filename: str | None = None) -> Calibration:
         """``POST /api/calibration``: upload a calibration sample (not retried once sent)."""
         upload = await prepare_upload(audio, filename=filename)
-        fields = {"name": check_label(check_name(name, field="calibration name"), field="calibration name")}
+        fields: dict[str, str | None] = {"name": _calibration_name(name)}
         return await self._client._request(
             "POST", "/api/calibration", Calibration, body=_multipart(upload, fields), bucket="slow", idempotent=False
         )
@@ -306,6 +307,12 @@ class Calibrations(Resource):
 
         return self._client._paginate(self.list, page_size=page_size, search=search)
 
+    async def update(self, calibration_id: str, *, name: str) -> Calibration:
+        """``PATCH /api/calibration/{id}``: rename a calibration (in the OpenAPI, not in the endpoint reference)."""
+        path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}"
+        body = CalibrationRename(name=_calibration_name(name))
+        return await self._client._request("PATCH", path, Calibration, json=body)
+
     async def delete(self, calibration_id: str) -> Calibration:
         """``DELETE /api/calibration/{id}``: the deleted calibration."""
         path = f"/api/calibration/{check_id(calibration_id, field='calibration_id')}"
@@ -322,6 +329,14 @@ class Calibrations(Resource):
 
 
 class Notes(Resource):
+    async def list(self, folder_id: str) -> builtins.list[Note]:
+        """``GET /api/notes?folder_id=``: every note of a folder's recordings, in one call.
+
+        (In the OpenAPI, not in the endpoint reference.)
+        """
+        params = {"folder_id": check_id(folder_id, field="folder_id")}
+        return await self._client._request("GET", "/api/notes", builtins.list[Note], params=params)
+
     async def create(self, recording_id: str, text: str) -> Note:
         """``POST /api/notes``: attach a note to a recording."""
         body = NoteCreate(recording_id=check_id(recording_id, field="recording_id"), text=_note_text(text))
@@ -336,6 +351,13 @@ class Notes(Resource):
         """``DELETE /api/notes``: remove a recording's note; the deleted note is returned."""
         body = NoteDelete(recording_id=check_id(recording_id, field="recording_id"))
         return await self._client._request("DELETE", "/api/notes", Note, json=body)
+
+
+def _calibration_name(name: str) -> str:
+    """A calibration's name follows the label rules (at most 40 of ``[a-zA-Z0-9 -]``)."""
+    checked = check_name(name, field="calibration name")
+    check_label(checked, field="calibration name")
+    return checked
 
 
 def _note_text(text: str) -> str:

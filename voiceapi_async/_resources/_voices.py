@@ -14,6 +14,7 @@ from .._models import (
     Direction,
     FavoriteUpdate,
     Gender,
+    NarrationStyleSamples,
     PitchGroup,
     Species,
     Visibility,
@@ -25,7 +26,7 @@ from .._models import (
 from .._validation import check_enum, check_enums, check_id, check_limit, check_offset
 from ._base import Resource
 
-__all__ = ["Accents", "Voices"]
+__all__ = ["Accents", "NarrationStyles", "Voices"]
 
 VOICES_MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 10
@@ -147,6 +148,18 @@ class Accents(Resource):
         """``GET /api/v2/accents/samples``: the audio samples of an accent."""
         params = {"accent_id": check_id(accent_id, field="accent_id")}
         return await self._client._request("GET", "/api/v2/accents/samples", AccentSamples, params=params)
+
+
+class NarrationStyles(Resource):
+    async def samples(self, narration_style_id: str) -> NarrationStyleSamples:
+        """``GET /api/v2/narration-styles/samples``: the audio samples of a narration style.
+
+        (In the OpenAPI, not in the endpoint reference.)
+        """
+        params = {"narration_style_id": check_id(narration_style_id, field="narration_style_id")}
+        return await self._client._request(
+            "GET", "/api/v2/narration-styles/samples", NarrationStyleSamples, params=params
+        )
 
 
 def _voice_filters(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from voiceapi_async._models import ApiKey, ErrorBody, LoginRequest, LoginResponse
+from voiceapi_async._models import ApiKey, ErrorBody, Health, LoginRequest, LoginResponse
 
 from .._http import ApiError, decode_body, json_response
 from .._routes import Route
@@ -49,10 +49,16 @@ async def me(st: Store, request: web.Request, user: UserRec) -> web.StreamRespon
     return json_response(st.user_model(user))
 
 
+async def health(st: Store, request: web.Request) -> web.StreamResponse:
+    """``GET /api/healtz``: no credentials needed (the OpenAPI lists none), for readiness probes."""
+    return json_response(Health(state="OK"))
+
+
 ROUTES = [
     Route("POST", "/api/api-key", "auth.api_key_create", api_key_create),
     Route("DELETE", "/api/api-key", "auth.api_key_delete", api_key_delete),
     Route("POST", "/api/login", "auth.login", public=login),
     Route("POST", "/api/logout", "auth.logout", public=logout),
     Route("POST", "/api/auth", "auth.me", me),
+    Route("GET", "/api/healtz", "health", public=health),
 ]

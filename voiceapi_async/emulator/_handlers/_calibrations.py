@@ -6,10 +6,26 @@ import os
 
 from aiohttp import web
 
-from voiceapi_async._models import Calibration, CalibrationPage, CalibrationState, Pagination, ValidationErrorItem
+from voiceapi_async._models import (
+    Calibration,
+    CalibrationPage,
+    CalibrationRename,
+    CalibrationState,
+    Pagination,
+    ValidationErrorItem,
+)
 
 from .._audio import estimate_f0
-from .._http import ApiError, json_response, missing, page_params, raise_if, require_uuid, validate_label
+from .._http import (
+    ApiError,
+    decode_body,
+    json_response,
+    missing,
+    page_params,
+    raise_if,
+    require_uuid,
+    validate_label,
+)
 from .._routes import Route
 from .._store import CalRec, Store, UserRec, page_of, utc
 from .._upload import receive_upload
@@ -30,8 +46,7 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
         assert name is not None and upload.path is not None
         if upload.fmt is None:
             raise ApiError(400, "Unsupported audio format")
-        if any(st.calibrations[c].model.name == name for c in user.calibrations):
-            raise ApiError(400, "Calibration name already exists")
+        _check_unique(st, user, name)
     except BaseException:
         upload.discard()
         raise
@@ -75,12 +90,30 @@ async def list_(st: Store, request: web.Request, user: UserRec) -> web.StreamRes
     return json_response(CalibrationPage(list=items, pagination=Pagination(count=len(ids), limit=limit, offset=offset)))
 
 
+def _check_unique(st: Store, user: UserRec, name: str, but: str | None = None) -> None:
+    if any(st.calibrations[c].model.name == name for c in user.calibrations if c != but):
+        raise ApiError(400, "Calibration name already exists")
+
+
 def _get(st: Store, request: web.Request, user: UserRec) -> CalRec:
     return st.calibration(user, require_uuid(request.match_info["calibration_id"], ["path", "calibration_id"]))
 
 
 async def get(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     return json_response(_get(st, request, user).model)
+
+
+async def rename(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    """``PATCH /api/calibration/{id}`` (in the OpenAPI, not in the endpoint reference)."""
+    rec = _get(st, request, user)
+    body = await decode_body(request, CalibrationRename)
+    assert body is not None
+    errors: list[ValidationErrorItem] = []
+    validate_label(body.name, ["body", "name"], errors)
+    raise_if(errors)
+    _check_unique(st, user, body.name, but=rec.model.id)
+    rec.model.name = body.name
+    return json_response(rec.model)
 
 
 async def delete(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
@@ -119,6 +152,7 @@ ROUTES = [
     Route("POST", "/api/calibration", "calibrations.create", create, slow=True),
     Route("GET", "/api/calibration", "calibrations.list", list_),
     Route("GET", "/api/calibration/{calibration_id}", "calibrations.get", get),
+    Route("PATCH", "/api/calibration/{calibration_id}", "calibrations.rename", rename),
     Route("DELETE", "/api/calibration/{calibration_id}", "calibrations.delete", delete),
     Route("PUT", "/api/calibration/{calibration_id}/enable", "calibrations.enable", enable),
 ]

@@ -319,6 +319,17 @@ def _set_note(st: Store, user: UserRec, recording_id: str, text: str, *, create:
     return json_response(Note(id=note.id, recording_id=rec.model.id, text=note.text))
 
 
+async def note_list(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    """``GET /api/notes?folder_id=``: every note of a folder's recordings (in the OpenAPI only)."""
+    folder = st.folder(user, require_uuid(request.query.get("folder_id"), ["query", "folder_id"]))
+    notes = []
+    for rid in folder.recordings:
+        note = st.recordings[rid].model.note
+        if note is not None:
+            notes.append(Note(id=note.id, recording_id=rid, text=note.text))
+    return json_response(notes)
+
+
 async def note_delete(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     body = await decode_body(request, NoteDelete)
     assert body is not None
@@ -333,11 +344,11 @@ async def note_delete(st: Store, request: web.Request, user: UserRec) -> web.Str
 async def download(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     """``/api/files/{recording_id}/{file_name}``: the audio, its ``waveform.json``, or an accent sample."""
     rid, name = request.match_info["recording_id"], request.match_info["file_name"]
-    if rid == "samples":
-        accent_id = name.rsplit(".", 1)[0]
-        if accent_id not in st.catalogue.accent_owner:
+    if rid == "samples":  # of an accent or a narration style
+        owner_id = name.rsplit(".", 1)[0]
+        if owner_id not in st.catalogue.accent_owner and owner_id not in st.catalogue.style_owner:
             raise ApiError(404, "File not found")
-        return await send_sample(st, accent_id, name)
+        return await send_sample(st, owner_id, name)
     rec = st.recordings.get(rid) if UUID_RE.match(rid) else None
     if rec is None or rec.user_id != user.id:
         raise ApiError(404, "File not found")
@@ -371,6 +382,7 @@ ROUTES = [
     Route("DELETE", "/api/recordings/{recording_id}", "recordings.delete", delete),
     Route("POST", "/api/v2/recordings/tts", "tts.create", tts_v2, slow=True),
     Route("GET", "/api/tts-voices", "tts.voices", tts_voices),
+    Route("GET", "/api/notes", "notes.list", note_list),
     Route("POST", "/api/notes", "notes.create", note_create),
     Route("PUT", "/api/notes", "notes.update", note_update),
     Route("DELETE", "/api/notes", "notes.delete", note_delete),

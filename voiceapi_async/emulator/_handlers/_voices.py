@@ -12,6 +12,7 @@ from voiceapi_async._models import (
     Direction,
     FavoriteUpdate,
     Gender,
+    NarrationStyleSamples,
     NarrationStyleSettings,
     Pagination,
     PitchGroup,
@@ -160,14 +161,25 @@ async def settings(st: Store, request: web.Request, user: UserRec) -> web.Stream
     return json_response(personal(user, voice))
 
 
-async def accent_samples(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+def _samples_of(request: web.Request, param: str, known: dict[str, str], what: str) -> dict[str, str]:
+    """The samples of an accent or a narration style: one generated tone each."""
     errors: list[ValidationErrorItem] = []
-    accent_id = request.query.get("accent_id")
-    check_uuid(accent_id, ["query", "accent_id"], errors)
+    item_id = request.query.get(param)
+    check_uuid(item_id, ["query", param], errors)
     raise_if(errors)
-    if accent_id not in st.catalogue.accent_owner:
-        raise ApiError(404, "Accent not found")
-    return json_response(AccentSamples(samples={"default": f"/api/files/samples/{accent_id}.wav"}))
+    if item_id not in known:
+        raise ApiError(404, f"{what} not found")
+    return {"default": f"/api/files/samples/{item_id}.wav"}
+
+
+async def accent_samples(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    return json_response(AccentSamples(samples=_samples_of(request, "accent_id", st.catalogue.accent_owner, "Accent")))
+
+
+async def narration_style_samples(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
+    """``GET /api/v2/narration-styles/samples`` (in the OpenAPI, not in the endpoint reference)."""
+    samples = _samples_of(request, "narration_style_id", st.catalogue.style_owner, "Narration style")
+    return json_response(NarrationStyleSamples(samples=samples))
 
 
 ROUTES = [
@@ -176,4 +188,5 @@ ROUTES = [
     Route("POST", "/api/v2/voices/favorite/{voice_id}", "voices.favorite", favorite),
     Route("POST", "/api/v2/voices/settings", "voices.settings", settings),
     Route("GET", "/api/v2/accents/samples", "accents.samples", accent_samples),
+    Route("GET", "/api/v2/narration-styles/samples", "narration_styles.samples", narration_style_samples),
 ]
