@@ -22,8 +22,8 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml
 	touch $@
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check voiceapi_async tests examples benchmarks scripts
-	$(BIN)/ruff format --check voiceapi_async tests examples benchmarks scripts
+	$(BIN)/ruff check conftest.py voiceapi_async tests examples benchmarks scripts
+	$(BIN)/ruff format --check conftest.py voiceapi_async tests examples benchmarks scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -98,7 +98,8 @@ async def _serve(cfg: EmulatorConfig) -> None:
         print(f"Voice Marketplace API emulator on {emu.base_url}  (Ctrl-C to stop)")  # noqa: T201
         for u in emu.users:
             print(f"  {u.email}  password={u.password}  api-key={u.api_key}  id={u.id}")  # noqa: T201
-        print(f"  counters: {emu.base_url}/_emulator/counters", flush=True)  # noqa: T201
+        print(f"  counters: {emu.base_url}/_emulator/counters")  # noqa: T201
+        print(f"to use it: export VOICEAPI_BASE_URL={emu.base_url} VOICEAPI_API_KEY={emu.api_key}", flush=True)  # noqa: T201
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
