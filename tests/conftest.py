@@ -80,3 +80,12 @@ async def client(fake_time: FakeTime) -> AsyncIterator[Any]:
 def sdk_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG, logger="voiceapi_async")
     return caplog
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis shared by the session's tests (each test uses its own account names)."""
+    from tests.servers import redis_server
+
+    with redis_server() as server:
+        yield server.url

@@ -21,7 +21,7 @@ from ._config import RetryPolicy, Timeout
 from ._downloads import DownloadedFile, iter_chunks, server_filename, write_stream
 from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._models import Health, Page
-from ._ratelimit import Bucket, RateLimiter, RateLimits
+from ._ratelimit import Bucket, RateLimiter, RateLimits, account_for_key
 from ._resources import (
     TTS,
     Accents,
@@ -87,6 +87,12 @@ class VoiceClient:
     client holds one connection pool and one rate limiter, shared by every task
     that uses it.  ``api_key`` and ``base_url`` default to the ``VOICEAPI_API_KEY``
     and ``VOICEAPI_BASE_URL`` environment variables.
+
+    ``rate_limit_store`` (default: the ``VOICEAPI_RATE_LIMIT_URL`` environment variable)
+    is a Redis URL (``redis://host:6379/0``) where the rate-limit buckets live, shared by
+    every process and machine using one account: see "Scaling out" in the README.  It
+    needs the ``redis`` extra; each call to it is bounded by ``rate_limit_store_timeout``,
+    and a failure raises ``RateLimitStoreError`` without sending the request.
     """
 
     def __init__(
@@ -98,6 +104,8 @@ class VoiceClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         rate_limits: RateLimits | None = None,
+        rate_limit_store: str | None = None,
+        rate_limit_store_timeout: float = 5.0,
         connection_limit: int = 100,
         event_hooks: Sequence[EventHook] = (),
         session: aiohttp.ClientSession | None = None,
@@ -126,7 +134,15 @@ class VoiceClient:
             credentials=credentials,
             headers=_headers({"Accept": "application/json"}, default_headers, "default_headers"),
         )
-        limiter = RateLimiter(rate_limits, clock=_clock, sleep=_sleep)
+        store = rate_limit_store if rate_limit_store is not None else os.environ.get("VOICEAPI_RATE_LIMIT_URL")
+        limiter = RateLimiter(
+            rate_limits,
+            clock=_clock,
+            sleep=_sleep,
+            store=store or None,
+            store_timeout=rate_limit_store_timeout,
+            account=account_for_key(api_key),
+        )
         self._transport = Transport(
             base_url=base_url,
             credentials=credentials,
@@ -239,11 +255,15 @@ class VoiceClient:
         return await self._request("GET", "/api/healtz", Health)
 
     async def adopt_account_rate_limits(self) -> RateLimits:
-        """Set the client-side buckets to the account's own limits (``data.rate_limits``)."""
+        """Set the client-side buckets to the account's own limits (``data.rate_limits``).
+
+        With a shared store, the buckets are named after the account's id from then on,
+        so every key of one account shares one budget.
+        """
         user = await self.auth.me()
         current = self.rate_limiter.limits
         limits = RateLimits.from_user(user, max_in_flight=current.max_in_flight, headroom=current.headroom)
-        self.rate_limiter.configure(limits)
+        self.rate_limiter.configure(limits, account=f"user-{user.id}")
         return limits
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "PermissionDeniedError",
     "PoolTimeoutError",
     "RateLimitError",
+    "RateLimitStoreError",
     "RedirectError",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
@@ -73,6 +74,22 @@ class APIConnectionError(VoiceAPIError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read or total)."""
+
+
+class RateLimitStoreError(VoiceAPIError):
+    """The shared rate-limit store (Redis) failed or did not answer in time; the request was NOT sent.
+
+    Raised instead of sending blind: requests sent without the shared buckets would
+    overshoot the account's limits together with the other processes.  ``store`` is
+    the store's URL without its password.  Jobs stop cleanly on it (``JobStoppedError``)
+    and resume when run again.
+    """
+
+    request_sent = False
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(message)
+        self.store = store
 
 
 class RedirectError(VoiceAPIError):

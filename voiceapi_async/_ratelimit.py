@@ -11,21 +11,29 @@ not just the request that got it.
 
 Hand-written rather than ``aiolimiter`` because we need an injectable clock (tests),
 a shared pause on 429, and live reconfiguration from the account's own limits.
+
+With ``store="redis://..."`` the buckets (not the in-flight cap) live in Redis instead
+(``_ratelimit_redis``): the same rule, shared by every process and machine using the
+store, keyed by account.  The in-process buckets stay the default.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._models import RateLimit, User
 
-__all__ = ["Bucket", "RateLimiter", "RateLimits"]
+if TYPE_CHECKING:
+    from ._ratelimit_redis import RedisBuckets
+
+__all__ = ["Bucket", "RateLimiter", "RateLimits", "account_for_key"]
 
 Bucket = Literal["fast", "slow"]
 Clock = Callable[[], float]
@@ -82,12 +90,41 @@ class _Window:
         self.paused_until = max(self.paused_until, now + seconds)
 
 
-class RateLimiter:
-    """The buckets and the in-flight cap of one client."""
+def account_for_key(api_key: str | None) -> str:
+    """The shared buckets' name for an account known only by its key: a hash, never the key itself."""
+    if not api_key:
+        return "anonymous"
+    return "key-" + hashlib.sha256(b"voiceapi-async rate limit\0" + api_key.encode()).hexdigest()[:32]
 
-    def __init__(self, limits: RateLimits | None = None, *, clock: Clock | None = None, sleep: Sleep | None = None):
+
+class RateLimiter:
+    """The buckets and the in-flight cap of one client.
+
+    ``store``: a Redis URL to share the buckets with every process using it (needs the
+    ``redis`` extra); ``store_timeout`` bounds each call to it.  ``account`` names the
+    shared buckets (``"user-<id>"`` once the account is known, else a hash of the key).
+    """
+
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        store: str | None = None,
+        store_timeout: float = 5.0,
+        account: str = "anonymous",
+    ):
         self._clock: Clock = clock or time.monotonic
         self._sleep: Sleep = sleep or asyncio.sleep
+        #: With a real clock, the shared store uses its own server's clock (machines may disagree).
+        self._fake_clock = clock is not None
+        self._shared: RedisBuckets | None = None
+        if store:
+            from ._ratelimit_redis import RedisBuckets
+
+            self._shared = RedisBuckets(store, timeout=store_timeout)
+        self.account = account
         self.configure(limits or RateLimits())
         self.waited_seconds = 0.0
         self.throttled = 0
@@ -101,8 +138,18 @@ class RateLimiter:
         """False when both buckets are disabled (``acquire`` would return at once)."""
         return bool(self._buckets)
 
-    def configure(self, limits: RateLimits) -> None:
-        """Apply new limits (e.g. the account's own); waiting tasks keep their reservations."""
+    @property
+    def shared(self) -> bool:
+        """Whether the buckets live in a shared store (Redis) rather than in this process."""
+        return self._shared is not None
+
+    def configure(self, limits: RateLimits, *, account: str | None = None) -> None:
+        """Apply new limits (e.g. the account's own); waiting tasks keep their reservations.
+
+        ``account`` renames the shared buckets (the account's id, once known).
+        """
+        if account is not None:
+            self.account = account
         self._limits = limits
         self._buckets: dict[str, _Window] = {}
         if limits.fast is not None:
@@ -112,11 +159,18 @@ class RateLimiter:
         self._in_flight = asyncio.Semaphore(max(1, limits.max_in_flight))
 
     async def acquire(self, bucket: Bucket) -> None:
-        """Wait for a slot in ``bucket`` (returns at once when limits are disabled)."""
+        """Wait for a slot in ``bucket`` (returns at once when limits are disabled).
+
+        With a shared store, raises ``RateLimitStoreError`` (nothing sent) when it fails.
+        """
         bucket_state = self._buckets.get(bucket)
         if bucket_state is None:
             return
-        wait = bucket_state.reserve(self._clock())
+        if self._shared is None:
+            wait = bucket_state.reserve(self._clock())
+        else:
+            now = self._clock() if self._fake_clock else None
+            wait = await self._shared.reserve(self.account, bucket, bucket_state.times, bucket_state.window, now)
         if wait > 0:
             self.throttled += 1
             self.waited_seconds += wait
@@ -126,8 +180,17 @@ class RateLimiter:
         """The in-flight cap: ``async with limiter.slot():`` around one request."""
         return self._in_flight
 
-    def penalize(self, bucket: Bucket, retry_after: float) -> None:
-        """The server answered 429: pause the whole bucket for ``retry_after`` seconds."""
+    async def penalize(self, bucket: Bucket, retry_after: float) -> None:
+        """The server answered 429: pause the whole bucket (every process sharing it) for ``retry_after`` seconds."""
         bucket_state = self._buckets.get(bucket)
-        if bucket_state is not None:
-            bucket_state.pause(self._clock(), retry_after)
+        if bucket_state is None:
+            return
+        bucket_state.pause(self._clock(), retry_after)
+        if self._shared is not None:
+            now = self._clock() if self._fake_clock else None
+            await self._shared.pause(self.account, bucket, retry_after, now)
+
+    async def aclose(self) -> None:
+        """Close the connection to the shared store, if any."""
+        if self._shared is not None:
+            await self._shared.close()

@@ -339,6 +339,7 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
+        await self.limiter.aclose()
 
     # -- requests ----------------------------------------------------------------------
 
@@ -432,7 +433,7 @@ class Transport:
                 retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
                 if raw.status == 429:
                     retry_after = getattr(status_error, "retry_after", None)
-                    limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
+                    await limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
             finally:
                 if not keep_slot:
                     in_flight.release()

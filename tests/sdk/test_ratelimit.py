@@ -75,7 +75,7 @@ async def test_concurrent_tasks_share_one_bucket_in_fifo_order() -> None:
 async def test_a_429_pauses_the_whole_bucket(fake_time: FakeTime) -> None:
     limiter = _limiter(fake_time)
     await limiter.acquire("fast")
-    limiter.penalize("fast", 30)
+    await limiter.penalize("fast", 30)
     start = fake_time.now
     await limiter.acquire("fast")
     assert fake_time.now == pytest.approx(start + 30)

@@ -30,6 +30,7 @@ from .._errors import (
     InsufficientCreditsError,
     InvalidRequestError,
     PermissionDeniedError,
+    RateLimitStoreError,
     VoiceAPIError,
 )
 from .._version import __version__
@@ -118,7 +119,7 @@ def report_error(exc: VoiceAPIError, out: Output) -> int:
     if isinstance(exc, InsufficientCreditsError):
         out.error(f"{exc} — top up the account's credits, then run the same command again to resume")
         return EXIT_CREDITS
-    if isinstance(exc, (APIConnectionError, APIStatusError)):
+    if isinstance(exc, (APIConnectionError, APIStatusError, RateLimitStoreError)):
         out.error(str(exc))
         return EXIT_NETWORK
     out.error(str(exc))

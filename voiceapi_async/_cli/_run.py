@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from .._errors import AuthenticationError
+from .._errors import AuthenticationError, RateLimitStoreError
 from ..jobs import BaseJob, CostGuardError, JobPlan, JobStatus, JobStoppedError, JobSummary, TTSJob, read_journal
 from . import EXIT_AUTH, EXIT_CREDITS, EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_NETWORK, EXIT_OK, EXIT_USAGE
 from ._output import Output
@@ -118,6 +118,9 @@ def _show_result(summary: JobSummary, out: Output, output_dir: Path, reports: li
 def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output) -> int:
     if stopped is not None:
         auth = isinstance(stopped.__cause__, AuthenticationError)
+        if isinstance(stopped.__cause__, RateLimitStoreError):
+            out.error(f"{stopped.__cause__} — check the Redis server (VOICEAPI_RATE_LIMIT_URL); {RESUME_HINT}")
+            return EXIT_NETWORK
         fix = "check --api-key / VOICEAPI_API_KEY" if auth else "top up the account's credits"
         out.error(f"{stopped.__cause__ or stopped} — {fix}; {RESUME_HINT}")
         return EXIT_AUTH if auth else EXIT_CREDITS

@@ -70,9 +70,10 @@ class CostGuardError(JobError):
 
 
 class JobStoppedError(JobError):
-    """The batch stopped on an account-level error (401 or 402); the journal is consistent and a re-run resumes.
+    """The batch stopped on an account-level error; the journal is consistent and a re-run resumes.
 
-    ``__cause__`` is the ``AuthenticationError`` or ``InsufficientCreditsError``;
+    ``__cause__`` is the ``AuthenticationError`` (401), ``InsufficientCreditsError`` (402)
+    or ``RateLimitStoreError`` (the shared rate-limit store failed: nothing was sent blind);
     ``summary`` is the job's summary at the moment it stopped.
     """
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .._client import VoiceClient
-from .._errors import AuthenticationError, InsufficientCreditsError
+from .._errors import AuthenticationError, RateLimitStoreError
 from ._engine import Engine, EngineOptions, JobKind, StopJob
 from ._errors import CostGuardError, JobConfigError, JobStoppedError, JournalMismatchError
 from ._events import ItemFailed, ItemFailure, JobEvent, JobPlan, JobStatus, JobSummary
 from ._folders import ensure_folders, ensure_project, folder_name
 from ._journal import Journal
+from ._outcomes import STOP_ERRORS
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
 from ._stages import FINAL_ITEM_STAGES, ItemStage, Step
@@ -183,7 +184,7 @@ class BaseJob:
                     await self.client.adopt_account_rate_limits()
                 await self._prepare(journal, reopen_failed=self.retry_failed)
                 plan = await build_plan(self.client, journal)
-            except (AuthenticationError, InsufficientCreditsError) as exc:
+            except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             if not plan.affordable and not self.force:
                 raise CostGuardError(
@@ -196,7 +197,7 @@ class BaseJob:
             try:
                 project_id = await ensure_project(self.client, self.project)
                 await ensure_folders(self.client, journal, project_id, self.folder)
-            except (AuthenticationError, InsufficientCreditsError) as exc:
+            except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             tracker = StageTracker(await journal.counts(), counter, on_progress)
             queue: asyncio.Queue[JobEvent] = asyncio.Queue(_EVENT_QUEUE)
@@ -223,7 +224,13 @@ class BaseJob:
                 await journal.close()
                 self.client.remove_event_hook(counter)
         if stop_cause is not None:
-            what = "authentication failed" if isinstance(stop_cause, AuthenticationError) else "out of credits"
+            what = (
+                "authentication failed"
+                if isinstance(stop_cause, AuthenticationError)
+                else "the shared rate-limit store failed"
+                if isinstance(stop_cause, RateLimitStoreError)
+                else "out of credits"
+            )
             raise JobStoppedError(
                 f"the batch stopped ({what}): {stop_cause}; the journal is consistent, run again to resume",
                 summary=self.summary,

@@ -17,10 +17,14 @@ from .._errors import (
     InternalServerError,
     InvalidRequestError,
     RateLimitError,
+    RateLimitStoreError,
     VoiceAPIError,
 )
 
-__all__ = ["ItemRefused", "StopJob", "Transient", "Uncertain", "classify", "guard", "reason"]
+__all__ = ["STOP_ERRORS", "ItemRefused", "StopJob", "Transient", "Uncertain", "classify", "guard", "reason"]
+
+#: Errors that concern every item alike: the account (401, 402) or the shared rate-limit store.
+STOP_ERRORS = (AuthenticationError, InsufficientCreditsError, RateLimitStoreError)
 
 T = TypeVar("T")
 #: Client errors that say "not now" rather than "never" (request timeout, too early): retried later.
@@ -28,7 +32,10 @@ _TRANSIENT_4XX = frozenset({408, 425})
 
 
 class StopJob(Exception):
-    """An account-level error (401, 402): stop the whole batch cleanly (402: once what is paid for is in)."""
+    """An account-level error: stop the whole batch cleanly.
+
+    401, 402 (once what is paid for is in), or the shared rate-limit store failing.
+    """
 
     def __init__(self, cause: VoiceAPIError) -> None:
         super().__init__(str(cause))
@@ -57,7 +64,7 @@ def reason(exc: BaseException) -> str:
 
 def classify(exc: Exception) -> Exception:
     """What a failed non-idempotent request means for the item."""
-    if isinstance(exc, (AuthenticationError, InsufficientCreditsError)):
+    if isinstance(exc, STOP_ERRORS):
         return StopJob(exc)
     if isinstance(exc, APIConnectionError):
         return Uncertain(reason(exc)) if exc.request_sent else Transient(reason(exc))
@@ -71,8 +78,8 @@ def classify(exc: Exception) -> Exception:
 
 
 async def guard(coro: Awaitable[T]) -> T:
-    """Await ``coro``, turning a 401/402 into ``StopJob``."""
+    """Await ``coro``, turning a 401/402 (or a failed rate-limit store) into ``StopJob``."""
     try:
         return await coro
-    except (AuthenticationError, InsufficientCreditsError) as exc:
+    except STOP_ERRORS as exc:
         raise StopJob(exc) from exc

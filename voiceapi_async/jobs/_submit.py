@@ -12,11 +12,11 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from .._errors import AuthenticationError, InsufficientCreditsError, VoiceAPIError
+from .._errors import VoiceAPIError
 from .._models import Recording
 from ._context import CHUNK, EngineContext, Work
 from ._events import ItemOrdered, ItemPostponed
-from ._outcomes import ItemRefused, StopJob, Transient, Uncertain, classify, reason
+from ._outcomes import STOP_ERRORS, ItemRefused, StopJob, Transient, Uncertain, classify, reason
 from ._reconcile import find_conversions, find_original
 from ._stages import SUBMIT_STAGES, ItemStage, Step
 from ._store import ItemRow
@@ -263,7 +263,7 @@ async def _reconcile(reconcile: Callable[[], Awaitable[T | None]]) -> T | None:
     """
     try:
         return await reconcile()
-    except (AuthenticationError, InsufficientCreditsError) as exc:
+    except STOP_ERRORS as exc:
         raise StopJob(exc) from exc
     except VoiceAPIError as exc:
         raise Transient(f"could not check what an earlier attempt did: {reason(exc)}") from exc
