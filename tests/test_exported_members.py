@@ -45,6 +45,7 @@ TOP_LEVEL = {
     "PermissionDeniedError",
     "PoolTimeoutError",
     "RateLimitError",
+    "RateLimitStoreError",
     "RedirectError",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
