@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import PurePosixPath
 from typing import Any, Protocol, TypeVar
 
+import anyio
+
 from .._client import VoiceClient
 from .._models import Recording
 from ._events import ItemDone, ItemFailed, JobEvent
@@ -90,9 +92,9 @@ class EngineContext:
     #: Set when no item is left and every end has been announced.
     all_final: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     unannounced: int = 0
-    critical_tasks: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
-    #: Delayed re-attempts (cancelled when the engine stops; the journal already holds their state).
-    later_tasks: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+    #: Starts a coroutine function in the engine's task group (set while the engine runs): how
+    #: delayed re-attempts run; they are cancelled with it (the journal already holds their state).
+    start_soon: Callable[[Callable[[], Awaitable[None]]], None] | None = None
     #: Items left for the next run after transient failures (their stage is not final).
     parked_submit: set[int] = dataclasses.field(default_factory=set)
     parked_converting: set[int] = dataclasses.field(default_factory=set)
@@ -102,11 +104,14 @@ class EngineContext:
     busy_submits: int = 0
 
     async def critical(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` to its end even if the job is cancelled meanwhile."""
-        task = asyncio.ensure_future(coro)
-        self.critical_tasks.add(task)
-        task.add_done_callback(self.critical_tasks.discard)
-        return await asyncio.shield(task)
+        """Run ``coro`` to its end even if the job is cancelled meanwhile.
+
+        A shielded cancel scope in the calling stage's task: the engine's task group
+        (cancelled by the job's end, a failing stage, or the caller) waits for it.
+        """
+        with anyio.CancelScope(shield=True):
+            result = await coro
+        return result
 
     def move(self, seq: int, old: ItemStage, new: ItemStage) -> None:
         self.tracker.move(old, new)
@@ -153,9 +158,8 @@ class EngineContext:
             await self.pause(seconds)
             await then()
 
-        task = asyncio.ensure_future(run())
-        self.later_tasks.add(task)
-        task.add_done_callback(self.later_tasks.discard)
+        assert self.start_soon is not None, "the engine is not running"
+        self.start_soon(run)
 
     def park(self, seq: int, *, converting: bool) -> None:
         """Leave an item for the next run (transient failures, or 402): it stays pending in the journal."""

@@ -16,10 +16,10 @@ This module starts and stops the stages; each lives in its own module (``_submit
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+
+import anyio
 
 from .._client import VoiceClient
 from ._context import EngineContext, EngineOptions, JobKind
@@ -69,36 +69,48 @@ class Engine:
         """Work until every item is done, failed or left for the next run.
 
         Raises ``StopJob`` on 401 at once, and on 402 once what is paid for is downloaded.
+        The stages (and delayed re-attempts, ``EngineContext.later``) run in one anyio
+        task group: the first to fail cancels the others and its error is raised here;
+        cancelling ``run`` cancels them all.  A stage inside a critical section
+        (``EngineContext.critical``) is shielded: the task group waits for it to finish
+        and journal its outcome.
         """
         ctx = self.ctx
         await self._restore()
         if ctx.tracker.remaining == 0:
             return
-        workers = [
-            self.submitter.feed(),
-            self.downloader.feed(),
-            self.poller.loop(),
-            self.retrier.loop(),
-            *(self.submitter.worker() for _ in range(max(1, ctx.opts.upload_concurrency))),
-            *(self.downloader.worker() for _ in range(max(1, ctx.opts.download_concurrency))),
+        stages: list[Callable[[], Awaitable[None]]] = [
+            self.submitter.feed,
+            self.downloader.feed,
+            self.poller.loop,
+            self.retrier.loop,
+            *[self.submitter.worker] * max(1, ctx.opts.upload_concurrency),
+            *[self.downloader.worker] * max(1, ctx.opts.download_concurrency),
         ]
-        tasks = [asyncio.ensure_future(w) for w in workers]
-        finished = asyncio.ensure_future(ctx.all_final.wait())
+        failed: list[Exception] = []
+
+        async def run_stage(stage: Callable[[], Awaitable[None]], scope: anyio.CancelScope) -> None:
+            try:
+                await stage()
+            except Exception as exc:  # raised below, outside the task group (no exception group)
+                failed.append(exc)
+                scope.cancel()
+
         try:
-            pending: set[asyncio.Future[Any]] = {*tasks, finished}
-            while not finished.done():
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if task is not finished and not task.cancelled() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
+            async with anyio.create_task_group() as tg:
+
+                def start(work: Callable[[], Awaitable[None]]) -> None:
+                    tg.start_soon(run_stage, work, tg.cancel_scope)
+
+                ctx.start_soon = start
+                for stage in stages:
+                    start(stage)
+                await ctx.all_final.wait()
+                tg.cancel_scope.cancel()
         finally:
-            later = list(ctx.later_tasks)
-            for task in (*tasks, *later, finished):
-                task.cancel()
-            await asyncio.gather(*tasks, *later, finished, return_exceptions=True)
-            # In-flight non-idempotent requests finish (or time out) and are journaled.
-            while ctx.critical_tasks:
-                await asyncio.gather(*list(ctx.critical_tasks), return_exceptions=True)
+            ctx.start_soon = None
+        if failed:
+            raise failed[0]
         if isinstance(ctx.halted, StopJob):
             raise ctx.halted
 
