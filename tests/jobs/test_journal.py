@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -67,3 +68,50 @@ async def test_a_journal_of_another_schema_version_is_refused_untouched(
     with pytest.raises(JournalVersionError):
         read_journal(path)
     assert path.read_bytes() == before
+
+
+async def test_concurrent_writes_share_one_commit_and_each_caller_is_answered_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = await Journal(path).open()
+    try:
+        await journal.add_items(
+            [NewItem(key=f"k{i}", name=f"{i}.wav", source=f"/in/{i}.wav", rel=f"{i}.wav") for i in range(40)]
+        )
+        rows = await journal.items_in_stages([ItemStage.PENDING], 0, 100)
+        commits, writes = journal.commits, journal.writes
+        seen_by_another_connection: list[int] = []
+
+        async def intent(seq: int) -> None:
+            await journal.set_stage(seq, ItemStage.CREATING, intent=True)
+            # What a request sent now relies on: the intent is committed, visible to any connection.
+            other = sqlite3.connect(path)
+            try:
+                row = other.execute("SELECT stage, intent_at FROM items WHERE seq = ?", (seq,)).fetchone()
+            finally:
+                other.close()
+            assert row[0] == "creating" and row[1] is not None
+            seen_by_another_connection.append(seq)
+
+        await asyncio.gather(*(intent(r.seq) for r in rows))
+        assert sorted(seen_by_another_connection) == [r.seq for r in rows]
+        assert journal.writes - writes == 40
+        assert journal.commits - commits == 1  # all forty asked in one loop turn: one group commit
+    finally:
+        await journal.close()
+
+
+async def test_a_failing_write_fails_alone_in_its_group(tmp_path: Path) -> None:
+    journal = await _journal_with_one_item(tmp_path / "j.sqlite")
+    try:
+        [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
+        good = journal.set_stage(row.seq, ItemStage.CREATING, intent=True)
+        bad = journal.reopen_output(row.seq + 1000, 0)  # no such item: raises inside the transaction
+        after = journal.set_meta({"after": 1})
+        commits = journal.commits
+        results = await asyncio.gather(good, bad, after, return_exceptions=True)
+        assert results[0] is None and isinstance(results[1], TypeError) and results[2] is None
+        assert journal.commits == commits + 1
+        assert (await journal.item(row.seq)).stage is ItemStage.CREATING
+        assert await journal.get_meta("after") == 1
+    finally:
+        await journal.close()

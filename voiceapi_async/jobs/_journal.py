@@ -224,13 +224,53 @@ def read_items(db: sqlite3.Connection, after: int, limit: int) -> list[tuple[Ite
     return [(it, outputs.get(it.seq, [])) for it in items]
 
 
+#: Group commits between two checkpoints (each commit appends a few pages to the WAL).
+_CHECKPOINT_EVERY = 256
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class _Failed:
+    """A write of a batch that raised (its caller gets the error; the others commit)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class Journal(JobStore):
-    """The SQLite ``JobStore``: an async facade over one connection living in one worker thread."""
+    """The SQLite ``JobStore``.
+
+    Writes are *grouped*: every write asked for during one turn of the event loop goes
+    into one transaction, committed at the end of that turn, and each caller is answered
+    only after that commit (an intent is durable before its request is sent: the commit
+    is shared, never skipped).  The commit runs on the event loop: in WAL mode with
+    ``synchronous=NORMAL`` it appends a few pages to the WAL in the page cache and never
+    calls ``fsync``, which costs less than handing the batch to a thread.  The fsyncs
+    (checkpoints, which copy the WAL into the database) are switched off on that
+    connection and run in a worker thread on a connection of their own, every
+    ``_CHECKPOINT_EVERY`` commits; so do reads over the whole journal (counts, totals).
+    Point reads (an item, a page of rows) run on the loop connection and see every write
+    that was answered.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceapi-journal")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # the event loop's: writes and point reads
+        self._worker: sqlite3.Connection | None = None  # the worker thread's: checkpoints and scans
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._checkpointing: asyncio.Future[Any] | None = None
+        self._since_checkpoint = 0
+        #: Transactions committed and writes they held (group commits: writes > commits under load).
+        self.commits = 0
+        self.writes = 0
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -246,20 +286,23 @@ class Journal(JobStore):
     async def open(self) -> Journal:
         def connect() -> None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn = _connect(self.path)
+            worker: sqlite3.Connection | None = None
             try:
-                conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=5000")
                 if not _check_version(conn, self.path):
                     conn.executescript(_SCHEMA)
                     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints (fsync) run in the worker thread
+                worker = _connect(self.path)
             except BaseException:
                 conn.close()
+                if worker is not None:
+                    worker.close()
                 raise
-            self._conn = conn
+            self._conn, self._worker = conn, worker
 
+        self._loop = asyncio.get_running_loop()
         try:
             await self._run(connect)
         except BaseException:
@@ -269,32 +312,107 @@ class Journal(JobStore):
 
     async def close(self) -> None:
         def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._worker, self._conn):  # the last one to close checkpoints and removes the WAL
+                if conn is not None:
+                    conn.close()
+            self._conn = self._worker = None
 
         try:
+            if self._pending:  # written by callers that were cancelled meanwhile: still committed
+                self._commit_pending()
+            if self._checkpointing is not None:
+                await asyncio.gather(self._checkpointing, return_exceptions=True)
             await self._run(close)
         finally:
             self._executor.shutdown(wait=True)
 
-    def _tx(self, statements: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``statements`` in this loop turn's group commit; returns once it is committed."""
+        assert self._loop is not None, "journal is not open"
+        future: asyncio.Future[T] = self._loop.create_future()
+        if not self._pending:
+            self._loop.call_soon(self._commit_pending)
+        self._pending.append((statements, future))
+        return await future
+
+    def _commit_pending(self) -> None:
+        """Commit every write queued during this loop turn as one transaction, then answer their callers."""
+        batch = [(fn, fut) for fn, fut in self._pending if not fut.cancelled()]
+        self._pending = []
+        if not batch:
+            return
+        try:
+            results = self._transaction([fn for fn, _ in batch])
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, _Failed):
+                future.set_exception(result.error)
+            else:
+                future.set_result(result)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= _CHECKPOINT_EVERY and self._checkpointing is None:
+            self._checkpoint()
+
+    def _transaction(self, writes: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
+        """One transaction for a batch of writes; a write that raises is rolled back alone (savepoint)."""
         db = self.db
+        results: list[Any] = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            result = statements(db)
+            if len(writes) == 1:
+                results.append(writes[0](db))
+            else:
+                for write in writes:
+                    db.execute("SAVEPOINT w")
+                    try:
+                        results.append(write(db))
+                    except Exception as exc:
+                        db.execute("ROLLBACK TO w")
+                        results.append(_Failed(exc))
+                    db.execute("RELEASE w")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return result
+        self.commits += 1
+        self.writes += len(writes)
+        return results
 
-    async def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``statements`` in one transaction; returns once it is committed."""
-        return await self._run(self._tx, statements)
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database (with its fsyncs) in the worker thread; writers go on meanwhile."""
+        assert self._loop is not None
+        self._since_checkpoint = 0
+
+        def checkpoint() -> None:
+            assert self._worker is not None
+            self._worker.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+        def finished(_: asyncio.Future[Any]) -> None:
+            self._checkpointing = None
+
+        self._checkpointing = self._loop.run_in_executor(self._executor, checkpoint)
+        self._checkpointing.add_done_callback(finished)
 
     async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(lambda: query(self.db))
+        """A point read, on the loop (see the class docstring)."""
+        return query(self.db)
+
+    async def _scan(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """A read over the whole journal, in the worker thread."""
+
+        def scan() -> T:
+            assert self._worker is not None, "journal is not open"
+            return query(self._worker)
+
+        return await self._run(scan)
 
     # -- meta and folders -----------------------------------------------------------------
 
@@ -326,7 +444,7 @@ class Journal(JobStore):
             )
             return [r[0] for r in rows]
 
-        return await self._read(get)
+        return await self._scan(get)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -411,7 +529,7 @@ class Journal(JobStore):
         return await self._read(get)
 
     async def counts(self) -> dict[str, int]:
-        return await self._read(lambda db: {r[0]: r[1] for r in db.execute(_COUNTS_SQL)})
+        return await self._scan(lambda db: {r[0]: r[1] for r in db.execute(_COUNTS_SQL)})
 
     async def plan_totals(self) -> dict[str, float]:
         def get(db: sqlite3.Connection) -> dict[str, float]:
@@ -433,13 +551,13 @@ class Journal(JobStore):
             names = ("items", "invalid", "duration", "unknown", "charge", "remaining", "chars", "targets")
             return dict(zip(names, row, strict=True))
 
-        return await self._read(get)
+        return await self._scan(get)
 
     async def failures(self, limit: int) -> tuple[list[tuple[str, str, str, str]], int]:
         def get(db: sqlite3.Connection) -> tuple[list[tuple[str, str, str, str]], int]:
             return read_failures(db, limit), db.execute(_FAILED_COUNT_SQL, (ItemStage.FAILED,)).fetchone()[0]
 
-        return await self._read(get)
+        return await self._scan(get)
 
     async def output_files(self, limit: int) -> tuple[list[str], int]:
         """The first ``limit`` downloaded paths and how many there are in all (memory stays flat)."""
@@ -452,7 +570,7 @@ class Journal(JobStore):
             total = db.execute("SELECT count(*) FROM outputs WHERE stage = ?", (done,)).fetchone()[0]
             return [r[0] for r in rows], total
 
-        return await self._read(get)
+        return await self._scan(get)
 
     # -- stage transitions ------------------------------------------------------------------
 
@@ -508,22 +626,31 @@ class Journal(JobStore):
 
     # -- polling ----------------------------------------------------------------------------
 
-    async def lookup(self, ids: Sequence[str]) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
+    async def lookup(
+        self, ids: Sequence[str], errored: Sequence[str] = ()
+    ) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
         def get(db: sqlite3.Connection) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-            marks = _marks(len(ids))
             outs = {
                 out.recording_id or "": out
                 for out in map(
-                    _output, db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({marks})", ids)
+                    _output,
+                    db.execute(
+                        f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({_marks(len(ids))})"
+                        " AND stage IN (?, ?)",
+                        (*ids, *WATCHED_OUTPUT_STAGES),
+                    ),
                 )
             }
+            if not errored:
+                return outs, {}
             items = {
                 item.original_id or "": item
                 for item in map(
                     _item,
                     db.execute(
-                        f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({marks}) AND stage IN (?, ?, ?)",
-                        (*ids, ItemStage.CREATED, ItemStage.ORDERING, ItemStage.CONVERTING),
+                        f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({_marks(len(errored))})"
+                        " AND stage IN (?, ?, ?)",
+                        (*errored, ItemStage.CREATED, ItemStage.ORDERING, ItemStage.CONVERTING),
                     ),
                 )
             }
@@ -554,7 +681,7 @@ class Journal(JobStore):
         return await self._read(get)
 
     async def any_created(self) -> bool:
-        return await self._read(
+        return await self._scan(
             lambda db: db.execute("SELECT 1 FROM items WHERE intent_at IS NOT NULL LIMIT 1").fetchone() is not None
         )
 
@@ -616,10 +743,10 @@ class Journal(JobStore):
             )
             return [r[0] for r in rows]
 
-        return await self._read(get)
+        return await self._scan(get)
 
     async def converting_items(self) -> list[int]:
-        return await self._read(
+        return await self._scan(
             lambda db: [r[0] for r in db.execute("SELECT seq FROM items WHERE stage = ?", (ItemStage.CONVERTING,))]
         )
 

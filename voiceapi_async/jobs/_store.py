@@ -137,8 +137,11 @@ class JobStore(Protocol):
     async def fail_item(self, seq: int, step: Step, reason: str) -> None: ...
 
     # -- watching and downloading
-    async def lookup(self, ids: Sequence[str]) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-        """The outputs, and the active items (by original id), that these recordings belong to."""
+    async def lookup(
+        self, ids: Sequence[str], errored: Sequence[str] = ()
+    ) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
+        """The awaited outputs (``processing``/``retrying``) among recordings ``ids``, and the
+        active items whose original is one of ``errored`` (by original id)."""
 
     async def watched(self, before_round: int) -> list[str]:
         """Recordings awaited, known before round ``before_round`` started."""

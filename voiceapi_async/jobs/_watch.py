@@ -89,7 +89,8 @@ class Poller:
                 self.ctx.client.recordings.list(project_id=self.project_id, limit=200, offset=offset, direction="asc")
             )
             count = page.pagination.count
-            outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list])
+            errored = [r.id for r in page.list if r.state == RecordingState.ERROR]
+            outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list], errored)
             for i, recording in enumerate(page.list):
                 out = outputs.get(recording.id)
                 if out is not None:
