@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import aiofiles.os
 import aiohttp
 
 from ._auth import Credentials
@@ -352,9 +351,7 @@ class VoiceClient:
             attempt += 1
             try:
                 async with self._stream("GET", url, params=params, bucket=bucket) as response:
-                    is_dir = await aiofiles.os.path.isdir(dest)
-                    target = dest / server_filename(response, fallback_name) if is_dir else dest
-                    return await write_stream(response, target)
+                    return await write_stream(response, dest, name_in_dir=server_filename(response, fallback_name))
             except TRANSPORT_ERRORS as exc:
                 if attempt > self._options.retry.max_retries:
                     path = urlsplit(url).path or url

@@ -3,11 +3,14 @@
 The audio format is recognised by content (magic bytes), never by the file's name, and
 anything that is not wav, ogg, mp3 or flac is refused before a request is made.  A path
 is reopened on every attempt, so a retried upload sends the whole file again; memory
-use does not grow with the file's size.
+use does not grow with the file's size.  A small file (up to ``CHUNK_SIZE``) is read
+whole, in the same thread hand-off that checks it, and sent from memory: one hop per
+file instead of one per open, read and close.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import Union
 
 import aiofiles
-import aiofiles.os
 import aiohttp
 from aiohttp.payload import AsyncIterablePayload
 
@@ -78,7 +80,8 @@ class PreparedUpload:
         fmt: AudioFormat,
         filename: str,
         size: int | None,
-        open_chunks: Callable[[], AsyncIterator[bytes]],
+        open_chunks: Callable[[], AsyncIterator[bytes]] | None = None,
+        data: bytes | None = None,
         reusable: bool,
     ) -> None:
         self.format = fmt
@@ -86,6 +89,7 @@ class PreparedUpload:
         self.size = size
         self.reusable = reusable
         self._open_chunks = open_chunks
+        self._data = data
         self._sent = False
 
     def payload(self) -> aiohttp.payload.Payload:
@@ -93,6 +97,11 @@ class PreparedUpload:
         if self._sent and not self.reusable:
             raise InvalidRequestError("an async byte stream can be uploaded only once; pass a path to retry")
         self._sent = True
+        if self._data is not None:
+            return aiohttp.payload.BytesPayload(
+                self._data, content_type=self.format.content_type, filename=self.filename
+            )
+        assert self._open_chunks is not None
         return _SizedStreamPayload(
             self._open_chunks(), self.size, content_type=self.format.content_type, filename=self.filename
         )
@@ -122,18 +131,8 @@ async def prepare_upload(source: AudioSource, *, filename: str | None = None) ->
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         fmt = _check_format(data[:_SNIFF_BYTES], "the audio bytes")
-
-        async def bytes_chunks() -> AsyncIterator[bytes]:
-            view = memoryview(data)
-            for start in range(0, len(data), CHUNK_SIZE):
-                yield bytes(view[start : start + CHUNK_SIZE])
-
         return PreparedUpload(
-            fmt=fmt,
-            filename=_with_extension(filename or "", fmt),
-            size=len(data),
-            open_chunks=bytes_chunks,
-            reusable=True,
+            fmt=fmt, filename=_with_extension(filename or "", fmt), size=len(data), data=data, reusable=True
         )
     if isinstance(source, AsyncIterable):
         return await _prepare_stream(source, filename)
@@ -142,31 +141,34 @@ async def prepare_upload(source: AudioSource, *, filename: str | None = None) ->
     )
 
 
+def _probe(path: Path) -> tuple[int, bytes]:
+    """The file's size and its first bytes, or the whole file when it fits in one chunk (one hop)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        return size, f.read(size if size <= CHUNK_SIZE else _SNIFF_BYTES)
+
+
 async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
+    loop = asyncio.get_running_loop()
     try:
-        size = (await aiofiles.os.stat(path)).st_size
-        async with aiofiles.open(path, "rb") as f:
-            head = await f.read(_SNIFF_BYTES)
+        size, head = await loop.run_in_executor(None, _probe, path)
     except FileNotFoundError:
         raise InvalidRequestError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise InvalidRequestError(f"{path} is a directory, not an audio file") from None
     except PermissionError:
         raise InvalidRequestError(f"cannot read {path}: permission denied") from None
-    fmt = _check_format(head, str(path))
+    fmt = _check_format(head[:_SNIFF_BYTES], str(path))
+    name = _with_extension(filename or path.name, fmt)
+    if size <= CHUNK_SIZE and len(head) == size:
+        return PreparedUpload(fmt=fmt, filename=name, size=size, data=head, reusable=True)
 
     async def file_chunks() -> AsyncIterator[bytes]:
         async with aiofiles.open(path, "rb") as f:
             while chunk := await f.read(CHUNK_SIZE):
                 yield chunk
 
-    return PreparedUpload(
-        fmt=fmt,
-        filename=_with_extension(filename or path.name, fmt),
-        size=size,
-        open_chunks=file_chunks,
-        reusable=True,
-    )
+    return PreparedUpload(fmt=fmt, filename=name, size=size, open_chunks=file_chunks, reusable=True)
 
 
 async def _prepare_stream(source: AsyncIterable[bytes], filename: str | None) -> PreparedUpload:

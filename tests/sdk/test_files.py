@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from voiceapi_async import (
 )
 from voiceapi_async._downloads import safe_filename
 from voiceapi_async._uploads import prepare_upload
+from voiceapi_async.emulator import Emulator
 
 
 @pytest.mark.parametrize(
@@ -110,6 +113,48 @@ async def test_download_to_a_file_and_into_a_directory(
     assert result.path.read_bytes() == audio and result.size == len(audio)
     into = await client.recordings.download(recording, tmp_path)
     assert into.path == tmp_path / "take.wav"
+    assert list(tmp_path.glob("**/*.part")) == []
+
+
+def _spy_on_disk_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Record each ``os.fsync``/``os.replace`` and whether it ran on the event loop's thread."""
+    calls: list[tuple[str, bool]] = []
+    loop_thread = threading.get_ident()
+    for name in ("fsync", "replace"):
+        original = getattr(os, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls.append((_name, threading.get_ident() == loop_thread))
+            return _original(*args)
+
+        monkeypatch.setattr(os, name, spy)
+    return calls
+
+
+async def test_a_small_download_is_written_fsynced_and_renamed_off_the_event_loop(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio = wav_bytes(3000)
+    _file_answer(mocked, BASE + RECORDING["url"], audio)
+    calls = _spy_on_disk_calls(monkeypatch)
+    result = await client.recordings.download(RECORDING["url"], tmp_path / "new" / "a.wav")
+    assert result.path.read_bytes() == audio and result.size == len(audio)
+    assert calls == [("fsync", False), ("replace", False)]
+    assert list(tmp_path.glob("**/*.part")) == []
+
+
+async def test_a_large_download_is_streamed_and_fsynced_off_the_event_loop(
+    voiceapi_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio = wav_bytes(1_500_000)  # ~3 MB: many chunks, on disk on the emulator's side too
+    async with VoiceClient(api_key=voiceapi_emulator.api_key, base_url=voiceapi_emulator.base_url) as client:
+        project = await client.projects.create("downloads")
+        folder = await client.folders.create(project.id, "f")
+        original = await client.recordings.create(folder.id, audio, label="big")
+        calls = _spy_on_disk_calls(monkeypatch)
+        result = await client.recordings.download(original, tmp_path / "big.wav")
+    assert result.path.read_bytes() == audio and result.size == len(audio)
+    assert calls == [("fsync", False), ("replace", False)]
     assert list(tmp_path.glob("**/*.part")) == []
 
 

@@ -31,6 +31,8 @@ class Downloader:
         self.queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue(max(8, ctx.opts.download_concurrency * 4))
         self._downloading: set[tuple[int, int]] = set()
         self._deferrals: dict[tuple[int, int], int] = {}
+        #: Outputs an earlier run may have been downloading (it left them ``converted``).
+        self._resumed: set[tuple[int, int]] = set()
 
     async def reopen_missing(self) -> None:
         """Outputs an earlier run downloaded whose file is gone or has another size: download them again."""
@@ -47,6 +49,7 @@ class Downloader:
         while rows := await self.ctx.journal.outputs_in_stage(OutputStage.CONVERTED, after, CHUNK):
             after = (rows[-1].item_seq, rows[-1].target)
             for out in rows:
+                self._resumed.add((out.item_seq, out.target))
                 await self.queue.put((out, ""))
 
     async def worker(self) -> None:
@@ -78,7 +81,9 @@ class Downloader:
         url = current.url
         relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
         destination = self.output_dir / relative
-        await asyncio.to_thread(_remove_partials, destination)
+        if (out.item_seq, out.target) in self._resumed:  # a download of this run removes its own partial
+            self._resumed.discard((out.item_seq, out.target))
+            await asyncio.to_thread(_remove_partials, destination)
         last = ""
         max_attempts = self.ctx.opts.max_attempts
         for attempt in range(1, max_attempts + 1):
