@@ -7,6 +7,7 @@ run in a worker thread by the handlers.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
@@ -93,41 +94,45 @@ def read_wav_info(f: BinaryIO, file_size: int) -> WavInfo | None:
 
 def probe_duration(path: str, fmt: str) -> float:
     """Seconds of audio, read from the headers (mp3 and ogg are estimates)."""
-    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        head = f.read(4096)
-        try:
-            if fmt == "wav":
-                info = read_wav_info(f, size)
-                if info is not None:
-                    return round(info.data_size / info.byte_rate, 3)
-            elif fmt == "flac" and len(head) >= 26:
-                packed = int.from_bytes(head[18:26], "big")
-                rate, total = packed >> 44, packed & ((1 << 36) - 1)
-                if rate:
-                    return round(total / rate, 3)
-            elif fmt == "ogg":
-                rate = 48000 if b"OpusHead" in head else 0
-                i = head.find(b"\x01vorbis")
-                if i >= 0 and len(head) >= i + 16:
-                    rate = int.from_bytes(head[i + 12 : i + 16], "little")
-                f.seek(max(0, size - 65536))
-                tail = f.read()
-                j = tail.rfind(b"OggS")
-                if rate and j >= 0 and len(tail) >= j + 14:
-                    return round(int.from_bytes(tail[j + 6 : j + 14], "little") / rate, 3)
-            elif fmt == "mp3":
-                start = 0
-                if head[:3] == b"ID3" and len(head) >= 10:
-                    start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
-                f.seek(start)
-                frame = f.read(4)
-                kbps = 128
-                if len(frame) == 4 and frame[0] == 0xFF and frame[1] & 0xE0 == 0xE0:
-                    kbps = _MP3_KBPS[frame[2] >> 4] or 128
-                return round((size - start) * 8 / (kbps * 1000), 3)
-        except (struct.error, OSError, ValueError):
-            pass
+        return probe_duration_of(f, os.fstat(f.fileno()).st_size, fmt)
+
+
+def probe_duration_of(f: BinaryIO, size: int, fmt: str) -> float:
+    """``probe_duration`` of an open file (or ``io.BytesIO``) of ``size`` bytes."""
+    head = f.read(4096)
+    try:
+        if fmt == "wav":
+            info = read_wav_info(f, size)
+            if info is not None:
+                return round(info.data_size / info.byte_rate, 3)
+        elif fmt == "flac" and len(head) >= 26:
+            packed = int.from_bytes(head[18:26], "big")
+            rate, total = packed >> 44, packed & ((1 << 36) - 1)
+            if rate:
+                return round(total / rate, 3)
+        elif fmt == "ogg":
+            rate = 48000 if b"OpusHead" in head else 0
+            i = head.find(b"\x01vorbis")
+            if i >= 0 and len(head) >= i + 16:
+                rate = int.from_bytes(head[i + 12 : i + 16], "little")
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            j = tail.rfind(b"OggS")
+            if rate and j >= 0 and len(tail) >= j + 14:
+                return round(int.from_bytes(tail[j + 6 : j + 14], "little") / rate, 3)
+        elif fmt == "mp3":
+            start = 0
+            if head[:3] == b"ID3" and len(head) >= 10:
+                start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+            f.seek(start)
+            frame = f.read(4)
+            kbps = 128
+            if len(frame) == 4 and frame[0] == 0xFF and frame[1] & 0xE0 == 0xE0:
+                kbps = _MP3_KBPS[frame[2] >> 4] or 128
+            return round((size - start) * 8 / (kbps * 1000), 3)
+    except (struct.error, OSError, ValueError):
+        pass
     return round(size / 32000, 3)
 
 
@@ -246,9 +251,9 @@ def _shift_pcm16(samples: array[int], channels: int, ratio: float, block: int = 
 
 
 def render_conversion(
-    src: str, src_fmt: str, dst: str, *, semitones: float, tag: str, duration: float, max_bytes: int
+    src: str | bytes, src_fmt: str, dst: str, *, semitones: float, tag: str, duration: float, max_bytes: int
 ) -> None:
-    """Write the converted audio of ``src`` to ``dst`` (always a WAV).
+    """Write the converted audio of ``src`` (a path, or the file's bytes) to ``dst`` (always a WAV).
 
     16-bit PCM WAV up to ``max_bytes``: pitch-shifted by ``2 ** (semitones / 12)``.  Larger
     or other WAVs: the same samples with a header naming the conversion (cheap).  Other
@@ -256,8 +261,9 @@ def render_conversion(
     """
     ratio = 2 ** (semitones / 12)
     if src_fmt == "wav":
-        size = os.path.getsize(src)
-        with open(src, "rb") as f:
+        f: BinaryIO = io.BytesIO(src) if isinstance(src, bytes) else open(src, "rb")  # noqa: SIM115
+        size = len(src) if isinstance(src, bytes) else os.fstat(f.fileno()).st_size
+        with f:
             info = read_wav_info(f, size)
             if info is not None:
                 extra = _info_chunk(tag)

@@ -16,6 +16,7 @@ from voiceapi_async._models import RecordingType
 from ._audio import CONTENT_TYPES, render_conversion, write_tone_wav, write_tts_wav, write_waveform
 from ._http import ApiError
 from ._store import RecRec, Store
+from ._upload import write_file
 
 __all__ = ["build_zip", "ensure_audio", "ensure_waveform", "send_file", "send_sample"]
 
@@ -57,18 +58,45 @@ async def ensure_audio(store: Store, rec: RecRec) -> str:
     model = rec.model
     if rec.path is not None and os.path.exists(rec.path):  # noqa: ASYNC240
         return rec.path
+    if rec.data is not None:  # a small upload kept in memory: written on first use
+        data, path = rec.data, store.path_for(f"{model.id}.{rec.fmt}")
+        await _once(store, model.id, path, lambda: write_file(path, data))
+        store.forget_data(rec)
+        rec.path = path
+        return path
     path = store.path_for(f"{model.id}.wav")
     if model.type == RecordingType.CONVERTED:
         original = store.recordings.get(model.original_id or "")
         if original is None:
             raise ApiError(404, "File not found")
-        src = await ensure_audio(store, original)
         cap = store.config.convert_max_bytes
+        if original.data is not None:  # render from memory: no file for the original needed
+            data = original.data
 
-        def make() -> None:
-            render_conversion(
-                src, original.fmt, path, semitones=rec.semitones, tag=rec.tag, duration=model.duration, max_bytes=cap
-            )
+            def make() -> None:
+                render_conversion(
+                    data,
+                    original.fmt,
+                    path,
+                    semitones=rec.semitones,
+                    tag=rec.tag,
+                    duration=model.duration,
+                    max_bytes=cap,
+                )
+
+        else:
+            src = await ensure_audio(store, original)
+
+            def make() -> None:
+                render_conversion(
+                    src,
+                    original.fmt,
+                    path,
+                    semitones=rec.semitones,
+                    tag=rec.tag,
+                    duration=model.duration,
+                    max_bytes=cap,
+                )
 
         await _once(store, model.id, path, make)
     elif model.tts:

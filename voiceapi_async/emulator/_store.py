@@ -105,7 +105,10 @@ class FolderRec:
 
 @dataclasses.dataclass(eq=False)
 class RecRec:
-    """A recording; ``path`` is its audio on disk (generated lazily for TTS and conversions)."""
+    """A recording; ``path`` is its audio on disk (generated lazily for TTS and conversions).
+
+    A small uploaded original is kept in ``data`` until something needs it on disk.
+    """
 
     model: Recording
     user_id: str
@@ -118,6 +121,11 @@ class RecRec:
     tag: str = ""
     order: Order | None = None
     conversions: dict[str, None] = dataclasses.field(default_factory=dict)
+    data: bytes | None = None
+
+
+#: Small uploads kept in memory, in all (see ``Store.keep_data``).
+MEMORY_BUDGET = 64 << 20
 
 
 @dataclasses.dataclass(eq=False)
@@ -158,6 +166,8 @@ class Store:
         self.calibrations: dict[str, CalRec] = {}
         self.seeded: list[SeededUser] = []
         self.inflight: dict[str, asyncio.Future[str]] = {}
+        #: Bytes of small uploads kept in memory (``RecRec.data``); past ``MEMORY_BUDGET`` they go to disk.
+        self.kept_bytes = 0
         self.recent_exports: collections.deque[str] = collections.deque()
         for i in range(max(config.users, 1)):
             n = i + 1
@@ -336,11 +346,25 @@ class Store:
             project.recordings.pop(model.id, None)
         if model.original_id and (original := self.recordings.get(model.original_id)):
             original.conversions.pop(model.id, None)
+        self.forget_data(rec)
         for path in (rec.path, self.path_for(f"{model.id}.waveform.json")):
             if path:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         return deleted
+
+    def keep_data(self, rec: RecRec, data: bytes) -> bool:
+        """Keep a small upload in memory if the budget allows (``False``: write it to disk)."""
+        if self.kept_bytes + len(data) > MEMORY_BUDGET:
+            return False
+        rec.data = data
+        self.kept_bytes += len(data)
+        return True
+
+    def forget_data(self, rec: RecRec) -> None:
+        if rec.data is not None:
+            self.kept_bytes -= len(rec.data)
+            rec.data = None
 
     def delete_folder(self, folder: FolderRec) -> list[str]:
         deleted = [folder.model.id]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from aiohttp import web
 
 from voiceapi_async._models import (
@@ -40,10 +38,10 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
         if name is None:
             errors.append(missing(["body", "name"]))
         validate_label(name, ["body", "name"], errors)
-        if upload.path is None:
+        if not upload.received:
             errors.append(missing(["body", "data"]))
         raise_if(errors)
-        assert name is not None and upload.path is not None
+        assert name is not None
         if upload.fmt is None:
             raise ApiError(400, "Unsupported audio format")
         _check_unique(st, user, name)
@@ -53,7 +51,7 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
     cfg, now, rng = st.config, st.clock(), st.rng
     cid = st.new_id()
     path = st.path_for(f"{cid}.{upload.fmt}")
-    os.replace(upload.path, path)
+    upload.save(path)  # a rename, or a small write to the page cache (as before: no thread hop)
     fallback = round(rng.uniform(90, 250), 1)
     f0 = estimate_f0(path, upload.fmt, fallback) if upload.size <= (16 << 20) else fallback
     failed = rng.random() < cfg.calibration_error_rate

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import io
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +29,7 @@ from voiceapi_async._models import (
     ValidationErrorItem,
 )
 
-from .._audio import CONTENT_TYPES, probe_duration, tts_duration
+from .._audio import CONTENT_TYPES, probe_duration, probe_duration_of, tts_duration
 from .._files import build_zip, ensure_audio, ensure_waveform, send_file, send_sample
 from .._http import (
     UUID_RE,
@@ -125,7 +125,7 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
     try:
         f = upload.fields
         errors: list[ValidationErrorItem] = []
-        if upload.path is None:
+        if not upload.received:
             errors.append(missing(["body", "data"]))
         check_uuid(f.get("parent_folder_id"), ["body", "parent_folder_id"], errors)
         if "microphone" not in f:
@@ -139,9 +139,12 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
     except BaseException:
         upload.discard()
         raise
-    assert upload.path is not None
     file_name = upload.filename or f"recording.{upload.fmt}"
-    duration = await asyncio.to_thread(probe_duration, upload.path, upload.fmt)
+    if upload.data is not None:  # small: kept in memory until a conversion or a download needs it on disk
+        duration = probe_duration_of(io.BytesIO(upload.data), upload.size, upload.fmt)
+    else:
+        assert upload.path is not None
+        duration = await asyncio.to_thread(probe_duration, upload.path, upload.fmt)
     rec = _new_original(
         st,
         user,
@@ -154,8 +157,9 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
         size=upload.size,
         duration=duration,
     )
-    rec.path = st.path_for(f"{rec.model.id}.{upload.fmt}")
-    os.replace(upload.path, rec.path)
+    if upload.data is None or not st.keep_data(rec, upload.data):
+        rec.path = st.path_for(f"{rec.model.id}.{upload.fmt}")
+        await asyncio.to_thread(upload.save, rec.path)
     c = st.counters
     c.uploads_total += 1
     c.uploads_bytes += upload.size
