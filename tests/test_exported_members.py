@@ -40,6 +40,7 @@ TOP_LEVEL = {
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
+    "NarrationStyleNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",

@@ -25,6 +25,7 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "MissingCredentialsError",
+    "NarrationStyleNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -48,6 +49,22 @@ class InvalidRequestError(VoiceAPIError, ValueError):
 
 class UnsupportedAudioError(InvalidRequestError):
     """The upload is not wav, ogg, mp3 or flac (judged by its content, not its name)."""
+
+
+class NarrationStyleNotFoundError(InvalidRequestError, LookupError):
+    """No narration style of the voice carries every tag asked for.
+
+    ``available`` maps each of the voice's style names to its tags, to choose others.
+    """
+
+    def __init__(self, voice_name: str, tags: Iterable[str], available: Mapping[str, Iterable[str]]) -> None:
+        self.voice_name = voice_name
+        self.tags = tuple(tags)
+        self.available = {name: tuple(style_tags) for name, style_tags in available.items()}
+        listed = "; ".join(f"{n}: {', '.join(t) or 'no tags'}" for n, t in self.available.items()) or "none"
+        super().__init__(
+            f"voice {voice_name!r} has no narration style tagged {', '.join(self.tags)} (its styles: {listed})"
+        )
 
 
 class ClientClosedError(VoiceAPIError, RuntimeError):

@@ -30,11 +30,18 @@ T = TypeVar("T")
 def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     targets = argparse.ArgumentParser(add_help=False)
     group = targets.add_argument_group(
-        "targets (--accent, --narration-style, --semitones: once for all voices or once per voice)"
+        "targets (--accent, --narration-style[-tags], --semitones: once for all voices or once per voice)"
     )
     group.add_argument("--voice", action="append", metavar="NAME_OR_ID", help="a voice to convert to (repeatable)")
     group.add_argument("--accent", action="append", metavar="NAME_OR_ID")
     group.add_argument("--narration-style", action="append", metavar="NAME_OR_ID")
+    group.add_argument(
+        "--narration-style-tags",
+        action="append",
+        metavar="TAG[,TAG...]",
+        help="TTS: pick the voice's narration style carrying all these tags (e.g. calm,audiobook) "
+        "instead of naming it; an error lists each style's tags when none matches",
+    )
     group.add_argument("--semitones", action="append", type=float, metavar="N", help="pitch correction")
 
     audio = argparse.ArgumentParser(add_help=False)
@@ -107,9 +114,23 @@ def targets_from(args: argparse.Namespace) -> list[Target]:
         _per_voice(args.accent, len(voices), "--accent"),
         _per_voice(args.narration_style, len(voices), "--narration-style"),
         _per_voice(args.semitones, len(voices), "--semitones"),
+        _per_voice(args.narration_style_tags, len(voices), "--narration-style-tags"),
         strict=True,
     )
-    return [Target(v, accent=a, narration_style=s, semitones_correction=n) for v, a, s, n in columns]
+    return [
+        Target(v, accent=a, narration_style=s, semitones_correction=n, narration_style_tags=_tags(t))
+        for v, a, s, n, t in columns
+    ]
+
+
+def _tags(text: str | None) -> tuple[str, ...] | None:
+    """``calm,audiobook`` -> ``("calm", "audiobook")``."""
+    if text is None:
+        return None
+    tags = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not tags:
+        raise JobConfigError(f"--narration-style-tags needs at least one tag, got {text!r}")
+    return tags
 
 
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:

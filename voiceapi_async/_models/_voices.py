@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -61,6 +62,7 @@ class NarrationStyle(Model):
     id: str
     info: NarrationStyleInfo
     is_default: bool = False
+    tags: list[str] | None = None
     settings: NarrationStyleSettings | None = None
 
 
@@ -97,6 +99,26 @@ class Voice(Model):
     def default_narration_style(self) -> NarrationStyle | None:
         styles = self.narration_styles
         return next((s for s in styles if s.is_default), styles[0] if styles else None)
+
+    def narration_style(self, *, tags: Iterable[str]) -> NarrationStyle:
+        """The narration style carrying every one of ``tags`` (case-insensitive), as the vendor's TTS helper picks.
+
+        Among several, the voice's default style wins, else the first listed.  Raises
+        ``NarrationStyleNotFoundError`` (listing each style's tags) when none matches.
+        """
+        from .._errors import InvalidRequestError, NarrationStyleNotFoundError  # _errors imports the models
+
+        wanted_tags = [] if isinstance(tags, str) else list(tags)
+        if not wanted_tags or not all(isinstance(t, str) and t.strip() for t in wanted_tags):
+            raise InvalidRequestError(
+                f"tags must be a non-empty list of non-empty strings, e.g. ['calm'], not {tags!r}"
+            )
+        wanted = {t.strip().casefold() for t in wanted_tags}
+        matches = [s for s in self.narration_styles if wanted <= {t.casefold() for t in s.tags or ()}]
+        if matches:
+            return next((s for s in matches if s.is_default), matches[0])
+        available = {(s.info.name if s.info else None) or s.id: list(s.tags or ()) for s in self.narration_styles}
+        raise NarrationStyleNotFoundError(self.name, wanted_tags, available)
 
 
 class TTSVoice(Model):

@@ -74,6 +74,14 @@ _ACCENTS = (
     ("Ukrainian", "UK", "uk-UA"),
 )
 _STYLES = ("Neutral", "Narration", "Excited", "Calm", "Whisper")
+#: Each style's ``tags`` (how the vendor's TTS helper picks a style): its own name first.
+_STYLE_TAGS = {
+    "Neutral": ("neutral", "conversational"),
+    "Narration": ("narration", "audiobook", "storytelling"),
+    "Excited": ("excited", "energetic", "advertising"),
+    "Calm": ("calm", "soothing", "audiobook"),
+    "Whisper": ("whisper", "soft", "asmr"),
+}
 _NATIONALITIES = ("american", "british", "canadian", "ukrainian", "spanish", "french", "german", "australian")
 _TIERS = ("basic", "pro", "premium")
 _OWNER = "00000000-0000-4000-8000-00000000a11c"
@@ -125,12 +133,7 @@ class Catalogue:
                 )
                 for j, a in enumerate(rng.sample(_ACCENTS, rng.randint(1, 3)))
             ]
-            styles = [
-                NarrationStyle(
-                    id=new_id(), info=NarrationStyleInfo(name=s), is_default=j == 0, settings=NarrationStyleSettings()
-                )
-                for j, s in enumerate(rng.sample(_STYLES, rng.randint(1, 3)))
-            ]
+            styles = [_style(new_id(), s, j == 0) for j, s in enumerate(rng.sample(_STYLES, rng.randint(1, 3)))]
             voice = Voice(
                 id=new_id(),
                 name=name,
@@ -180,6 +183,16 @@ class Catalogue:
 _EPOCH = dt.datetime(2023, 1, 1, tzinfo=dt.timezone.utc)
 
 
+def _style(style_id: str, name: str, is_default: bool) -> NarrationStyle:
+    return NarrationStyle(
+        id=style_id,
+        info=NarrationStyleInfo(name=name),
+        is_default=is_default,
+        tags=list(_STYLE_TAGS[name]),
+        settings=NarrationStyleSettings(),
+    )
+
+
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -221,11 +234,6 @@ def _named_voice(
             )
             for j, a in enumerate(accent_indexes)
         ],
-        narration_styles=[
-            NarrationStyle(
-                id=new_id(), info=NarrationStyleInfo(name=n), is_default=j == 0, settings=NarrationStyleSettings()
-            )
-            for j, n in enumerate(styles)
-        ],
+        narration_styles=[_style(new_id(), n, j == 0) for j, n in enumerate(styles)],
         tiers=[Tier(name="basic")],
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -83,7 +82,7 @@ class BatchConvertJob(BaseJob):
     def _identity(self) -> dict[str, Any]:
         return {
             **super()._identity(),
-            "targets": [dataclasses.asdict(t) for t in self.targets],
+            "targets": [t.identity() for t in self.targets],
             "mirror_tree": self.mirror_tree,
         }
 

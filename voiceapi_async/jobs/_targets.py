@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 from .._client import VoiceClient
-from .._errors import NotFoundError
+from .._errors import InvalidRequestError, NotFoundError
 from .._models import ConversionTarget, TTSVoice, Voice
 from .._validation import check_label, sanitize_label
 from ._errors import JobConfigError, UnknownVoiceError
@@ -25,7 +27,9 @@ class Target:
 
     ``voice``, ``accent`` and ``narration_style`` take a name (case-insensitive) or an id.
     ``label`` is the converted recording's label; it defaults to the voice's name and also
-    names the output file.  TTS jobs need a narration style: the voice's default unless given.
+    names the output file.  TTS jobs need a narration style: the voice's default unless given,
+    by name or id (``narration_style``) or by tags (``narration_style_tags``, e.g.
+    ``("calm", "audiobook")``: the style carrying all of them, see ``Voice.narration_style``).
     """
 
     voice: str
@@ -33,12 +37,31 @@ class Target:
     narration_style: str | None = None
     semitones_correction: float | None = None
     label: str | None = None
+    narration_style_tags: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.voice, str) or not self.voice.strip():
             raise JobConfigError("Target.voice must be a voice name or id")
         if self.label is not None:
             check_label(self.label, field="Target.label")
+        tags = self.narration_style_tags
+        if tags is not None:
+            if isinstance(tags, str) or not tags or not all(isinstance(t, str) and t.strip() for t in tags):
+                raise JobConfigError(
+                    f"Target.narration_style_tags must be non-empty strings, e.g. ('calm',), not {tags!r}"
+                )
+            if self.narration_style is not None:
+                raise JobConfigError("give a Target narration_style or narration_style_tags, not both")
+            object.__setattr__(self, "narration_style_tags", tuple(tags))
+
+    def identity(self) -> dict[str, Any]:
+        """What a job's journal compares on resume (tags only when given: older journals match)."""
+        fields = dataclasses.asdict(self)
+        if fields["narration_style_tags"] is None:
+            del fields["narration_style_tags"]
+        else:
+            fields["narration_style_tags"] = list(fields["narration_style_tags"])
+        return fields
 
 
 class ResolvedTarget(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,6 +125,11 @@ async def resolve_targets(
         if target.narration_style is not None:
             styles = [(s.id, (s.info.name,)) for s in voice.narration_styles]
             style_id = _pick("narration style", target.narration_style, styles, voice)
+        elif target.narration_style_tags is not None:
+            try:
+                style_id = voice.narration_style(tags=target.narration_style_tags).id
+            except InvalidRequestError as exc:  # NarrationStyleNotFoundError among them
+                raise UnknownVoiceError(str(exc)) from exc
         elif tts:
             default = voice.default_narration_style()
             if default is None:

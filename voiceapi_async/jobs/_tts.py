@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -71,7 +70,7 @@ class TTSJob(BaseJob):
     def _identity(self) -> dict[str, Any]:
         return {
             **super()._identity(),
-            "targets": [dataclasses.asdict(t) for t in self.targets],
+            "targets": [t.identity() for t in self.targets],
             "tts_voice": self.tts_voice,
             "language": self.language,
         }
