@@ -72,7 +72,6 @@ TOP_LEVEL = {
     "Note",
     "OkResponse",
     "Order",
-    "Page",
     "Project",
     "ProjectStats",
     "RateLimit",
@@ -98,7 +97,7 @@ TOP_LEVEL = {
 }
 
 #: In ``voiceapi_async.types`` besides every model of ``voiceapi_async._models``.
-TYPES_EXTRA = {"AudioFormat", "AudioSource", "EventHook", "HTTPEvent", "RawResponse"}
+TYPES_EXTRA = {"AsyncPage", "AsyncPaginator", "AudioFormat", "AudioSource", "EventHook", "HTTPEvent", "RawResponse"}
 
 
 def _public_names(module: types.ModuleType) -> set[str]:

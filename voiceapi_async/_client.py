@@ -20,6 +20,7 @@ from ._config import RetryPolicy, Timeout
 from ._downloads import DownloadedFile, iter_chunks, server_filename, write_stream
 from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._models import Health, Page
+from ._pagination import AsyncPage, AsyncPaginator
 from ._ratelimit import Bucket, RateLimiter, RateLimits, account_for_key
 from ._resources import (
     TTS,
@@ -313,18 +314,25 @@ class VoiceClient:
         req = Request(method, path, json=json, idempotent=idempotent, authenticated=authenticated)
         return await self._transport.send(req, opts=self._options)
 
-    async def _paginate(
-        self, list_page: Callable[..., Awaitable[Page[T]]], *, page_size: int, **filters: Any
-    ) -> AsyncIterator[T]:
-        """Every item of a list endpoint: ``list_page(limit=, offset=, **filters)`` page after page."""
-        offset = 0
-        while True:
-            page = await list_page(limit=page_size, offset=offset, **filters)
-            for item in page.list:
-                yield item
-            offset += len(page.list)
-            if not page.list or offset >= page.pagination.count:
-                return
+    def _paginate(
+        self, path: str, item: type[T], params: dict[str, Any], *, default_limit: int = 50
+    ) -> AsyncPaginator[T]:
+        """``GET path`` page after page: ``params`` are checked already and hold ``limit`` and ``offset``.
+
+        ``default_limit`` is the server's page size when no ``limit`` is sent (only a bare-list
+        answer, which says nothing of what follows, needs it).
+        """
+        answer_type = _page_answer(item)
+        limit = params.get("limit")
+        if limit is None:
+            limit = default_limit
+
+        async def fetch(offset: int | None) -> AsyncPage[T]:
+            query = params if offset is None else {**params, "offset": offset}
+            answer = await self._request("GET", path, answer_type, params=query)
+            return AsyncPage.of(answer, limit=limit, offset=query.get("offset") or 0, fetch=fetch)
+
+        return AsyncPaginator(fetch)
 
     @asynccontextmanager
     async def _stream(self, method: str, url: str, *, params: Params = None, bucket: Bucket = "fast") -> Any:
@@ -363,6 +371,17 @@ class VoiceClient:
         async with self._stream("GET", url, params=params) as response:
             async for chunk in iter_chunks(response):
                 yield chunk
+
+
+_page_answers: dict[Any, Any] = {}
+
+
+def _page_answer(item: Any) -> Any:
+    """What a list endpoint may answer: a page object or a bare list (one type object per item type)."""
+    answer = _page_answers.get(item)
+    if answer is None:
+        answer = _page_answers[item] = Page[item] | list[item]  # type: ignore[valid-type]
+    return answer
 
 
 def _as_timeout(value: Timeout | float) -> Timeout:

@@ -92,6 +92,7 @@ from ._models import (
     VoiceSettingsUpdate,
     VoiceSortField,
 )
+from ._pagination import AsyncPage, AsyncPaginator
 from ._transport import EventHook, HTTPEvent, RawResponse
 from ._uploads import AudioFormat, AudioSource
 
@@ -102,6 +103,8 @@ __all__ = [
     "AccentSettings",
     "AgeGroup",
     "ApiKey",
+    "AsyncPage",
+    "AsyncPaginator",
     "AudioFormat",
     "AudioSource",
     "Calibration",

@@ -100,7 +100,7 @@ async def test_calibrations_bare_list_iterates_every_page(clock: ManualClock) ->
             raw = await (await s.get("/api/calibration", params={"limit": "3", "offset": "6"})).json()
             assert isinstance(raw, list) and len(raw) == 1
         async with VoiceClient(api_key=emu.api_key, base_url=emu.base_url, rate_limits=RateLimits.disabled()) as c:
-            names = [cal.name async for cal in c.calibrations.iter(page_size=3)]
+            names = [cal.name async for cal in c.calibrations.list(limit=3)]
             assert sorted(names) == [f"cal {i}" for i in range(7)]
             page = await c.calibrations.list(limit=3)
             assert len(page.list) == 3 and page.has_more

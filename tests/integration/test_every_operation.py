@@ -38,7 +38,7 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
         project = await c.projects.create("Every op")
         assert (await c.projects.update(project.id, name="Every operation")).name == "Every operation"
         assert (await c.projects.get_by_url(project.url)).id == project.id
-        assert [p.id async for p in c.projects.iter()] == [project.id]
+        assert [p.id async for p in c.projects.list()] == [project.id]
         assert (await c.projects.list(limit=10, sort="name", direction="asc")).pagination.count == 1
 
         folder = await c.folders.create(project.id, "Chapter")
@@ -107,7 +107,7 @@ async def test_every_operation(emu: Emulator, tmp_path: Path) -> None:
         assert (await c.calibrations.get(calibration.id)).name == "my voice"
         assert (await c.calibrations.update(calibration.id, name="my own voice")).name == "my own voice"
         assert (await c.calibrations.wait(calibration.id, interval=0.02)).state == "calibrated"
-        assert [x.id async for x in c.calibrations.iter()] == [calibration.id]
+        assert [x.id async for x in c.calibrations.list()] == [calibration.id]
         assert (await c.calibrations.list(limit=10)).pagination.count == 1
         assert (await c.calibrations.enable(calibration.id)).enabled is True
         await c.calibrations.set_auto()

@@ -74,10 +74,10 @@ async def test_upload_order_wait_download_and_export(client: VoiceClient, tmp_pa
 
 
 async def test_pagination_to_the_end_and_voice_filters(client: VoiceClient) -> None:
-    voices = [v async for v in client.voices.iter(page_size=7)]
+    voices = [v async for v in client.voices.list(limit=7)]
     page = await client.voices.list(limit=1)
     assert len(voices) == page.pagination.count and len({v.id for v in voices}) == len(voices)
-    females = [v async for v in client.voices.iter(gender="female")]
+    females = [v async for v in client.voices.list(gender="female")]
     assert females and all(v.gender == "female" for v in females)
     found = await client.voices.search(voices[0].name)
     assert voices[0].id in {v.id for v in found}
@@ -88,7 +88,7 @@ async def test_users_are_isolated(emu: Emulator, client: VoiceClient) -> None:
     async with VoiceClient(api_key=emu.users[1].api_key, base_url=emu.base_url) as other:
         with pytest.raises(NotFoundError):
             await other.folders.get(folder_id)
-        assert [p async for p in other.projects.iter()] == []
+        assert [p async for p in other.projects.list()] == []
 
 
 async def test_session_login_both_ways_and_expiry(emu: Emulator) -> None:
@@ -196,7 +196,7 @@ async def test_reset_after_acting_is_reported_as_maybe_sent(emu: Emulator, clien
         await client.orders.create(original.id, [ConversionTarget(voice_id=voice.id)])
     assert info.value.request_sent is True
     emu.set_faults(FaultConfig())
-    conversions = [c async for c in client.recordings.iter_conversions(original.id)]
+    conversions = [c async for c in client.recordings.conversions(original.id)]
     assert len(conversions) == 1  # the order was placed: reconcile, don't re-order
     assert emu.counters.snapshot()["orders_total"] == 1
 

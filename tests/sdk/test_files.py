@@ -14,7 +14,7 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 
 from tests.conftest import BASE
-from tests.sdk.samples import FID, PID, RECORDING, RID, page, wav_bytes
+from tests.sdk.samples import FID, PID, RECORDING, RID, wav_bytes
 from voiceapi_async import (
     APIConnectionError,
     AudioFormat,
@@ -213,20 +213,3 @@ async def test_exports_stream_to_the_server_named_file(
     )
     result = await client.recordings.export(RID, tmp_path / "conv.zip")
     assert result.path.read_bytes() == zip_bytes
-
-
-async def test_iter_walks_every_page_to_the_end(client: VoiceClient, mocked: aioresponses) -> None:
-    # minimal items: aioresponses cannot feed bodies over aiohttp's 64 KiB read buffer
-    items = [{"id": f"{i}", "project_id": PID, "type": "original", "state": "done"} for i in range(450)]
-    url = re.compile(re.escape(f"{BASE}/api/recordings") + r"\?.*")
-    for offset in (0, 200, 400):
-        mocked.get(url, payload=page(items[offset : offset + 200], count=450, limit=200, offset=offset))
-    seen = [r.id async for r in client.recordings.iter(folder_id=FID)]
-    assert seen == [i["id"] for i in items]
-    offsets = [dict(u.query)["offset"] for (_, u) in mocked.requests]
-    assert offsets == ["0", "200", "400"]
-
-
-async def test_iter_stops_on_an_empty_page(client: VoiceClient, mocked: aioresponses) -> None:
-    mocked.get(re.compile(re.escape(f"{BASE}/api/projects") + r"\?.*"), payload=page([], count=5))
-    assert [p async for p in client.projects.iter()] == []

@@ -23,16 +23,25 @@ from voiceapi_async import (
     Voice,
     VoiceClient,
 )
-from voiceapi_async.types import AccentInfo, OrderRequest, Page, Pagination, VoicePage
+from voiceapi_async.types import AccentInfo, AsyncPage, AsyncPaginator, OrderRequest, Page, Pagination, VoicePage
 
 
 async def main() -> None:
     async with VoiceClient(api_key="k", timeout=Timeout(total=30), retry=RetryPolicy(max_retries=2)) as client:
         assert_type(client, VoiceClient)
-        page = await client.voices.list(limit=5)
-        assert_type(page, Page[Voice])
+        voices = client.voices.list(limit=5)
+        assert_type(voices, AsyncPaginator[Voice])
+        page = await voices
+        assert_type(page, AsyncPage[Voice])
+        assert_type(page.has_next_page(), bool)
+        if page.has_next_page():
+            assert_type(await page.next_page(), AsyncPage[Voice])
         voice = page.list[0]
         assert_type(voice, Voice)
+        async for each in client.recordings.list(folder_id="f", limit=200):
+            assert_type(each, Recording)
+        async for one_page in client.projects.list().iter_pages():
+            assert_type(one_page.pagination, Pagination)
         assert_type(voice.accents[0].info, AccentInfo)
 
         target = ConversionTarget(voice_id=voice.id, label="take one")

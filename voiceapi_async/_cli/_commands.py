@@ -49,7 +49,8 @@ async def cmd_voices(client: VoiceClient, args: argparse.Namespace, out: Output)
         voices = await client.voices.search(args.search, limit=min(args.limit or 10, 10))
     else:
         voices = []
-        async for voice in client.voices.iter(
+        async for voice in client.voices.list(
+            limit=min(args.limit or 100, 100),  # the API's largest page
             sort=args.sort,
             visibility=args.visibility,
             species=args.species,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import builtins
-import functools
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 from .._downloads import DownloadedFile
@@ -15,14 +13,13 @@ from .._models import (
     Direction,
     Folder,
     FolderCreate,
-    FolderPage,
     FolderUpdate,
     Project,
     ProjectCreate,
-    ProjectPage,
     ProjectRename,
     ProjectSortField,
 )
+from .._pagination import AsyncPaginator
 from .._validation import check_enum, check_id, check_limit, check_name, check_offset
 from ._base import Resource
 
@@ -33,7 +30,7 @@ FOLDERS_MAX_LIMIT = 200
 
 
 class Projects(Resource):
-    async def list(
+    def list(
         self,
         *,
         limit: int | None = None,
@@ -41,8 +38,8 @@ class Projects(Resource):
         sort: ProjectSortField | str | None = None,
         direction: Direction | str | None = None,
         owner: str | None = None,
-    ) -> ProjectPage:
-        """``GET /api/projects``: one page (``limit`` at most 100)."""
+    ) -> AsyncPaginator[Project]:
+        """``GET /api/projects``: await for one page (``limit`` at most 100), ``async for`` for every project."""
         params = {
             "limit": check_limit(limit, PROJECTS_MAX_LIMIT),
             "offset": check_offset(offset),
@@ -50,22 +47,7 @@ class Projects(Resource):
             "direction": check_enum(direction, Direction, field="direction"),
             "owner": check_id(owner, field="owner") if owner is not None else None,
         }
-        return await self._client._request("GET", "/api/projects", ProjectPage, params=params)
-
-    def iter(
-        self,
-        *,
-        page_size: int = PROJECTS_MAX_LIMIT,
-        sort: ProjectSortField | str | None = None,
-        direction: Direction | str | None = None,
-        owner: str | None = None,
-    ) -> AsyncIterator[Project]:
-        """Every project, fetching pages of ``page_size`` as you iterate."""
-        check_limit(page_size, PROJECTS_MAX_LIMIT, field="page_size")
-        check_enum(sort, ProjectSortField, field="sort")
-        check_enum(direction, Direction, field="direction")
-
-        return self._client._paginate(self.list, page_size=page_size, sort=sort, direction=direction, owner=owner)
+        return self._client._paginate("/api/projects", Project, params)
 
     async def create(self, name: str, *, owner: str | None = None, models: dict[str, Any] | None = None) -> Project:
         """``POST /api/projects``.  ``owner`` defaults to the current user (one ``auth.me()`` call)."""
@@ -102,33 +84,22 @@ class Projects(Resource):
 
 
 class Folders(Resource):
-    async def list(
+    def list(
         self,
         project_id: str,
         *,
         limit: int | None = None,
         offset: int | None = None,
         direction: Direction | str | None = None,
-    ) -> FolderPage:
-        """``GET /api/folders``: one page of a project's folders (``limit`` at most 200)."""
+    ) -> AsyncPaginator[Folder]:
+        """``GET /api/folders``: a project's folders; await for one page (``limit`` at most 200) or ``async for``."""
         params = {
             "project_id": check_id(project_id, field="project_id"),
             "limit": check_limit(limit, FOLDERS_MAX_LIMIT),
             "offset": check_offset(offset),
             "direction": check_enum(direction, Direction, field="direction"),
         }
-        return await self._client._request("GET", "/api/folders", FolderPage, params=params)
-
-    def iter(
-        self, project_id: str, *, page_size: int = FOLDERS_MAX_LIMIT, direction: Direction | str | None = None
-    ) -> AsyncIterator[Folder]:
-        check_id(project_id, field="project_id")
-        check_limit(page_size, FOLDERS_MAX_LIMIT, field="page_size")
-        check_enum(direction, Direction, field="direction")
-
-        return self._client._paginate(
-            functools.partial(self.list, project_id), page_size=page_size, direction=direction
-        )
+        return self._client._paginate("/api/folders", Folder, params)
 
     async def create(self, project_id: str, name: str, *, parent_id: str | None = None) -> Folder:
         """``POST /api/folders``."""

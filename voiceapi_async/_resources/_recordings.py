@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,7 +13,6 @@ from .._downloads import DownloadedFile
 from .._errors import InvalidRequestError
 from .._models import (
     Calibration,
-    CalibrationPage,
     CalibrationRename,
     DeletedId,
     Direction,
@@ -23,12 +21,11 @@ from .._models import (
     NoteDelete,
     NoteUpdate,
     OkResponse,
-    Pagination,
     Recording,
-    RecordingPage,
     RecordingPutUpdate,
     RecordingUpdate,
 )
+from .._pagination import AsyncPaginator
 from .._uploads import AudioSource, PreparedUpload, prepare_upload
 from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
 from ._base import Resource, poll_until_final
@@ -57,7 +54,7 @@ def _multipart(upload: PreparedUpload, fields: dict[str, str | None]) -> Callabl
 
 
 class Recordings(Resource):
-    async def list(
+    def list(
         self,
         *,
         project_id: str | None = None,
@@ -65,8 +62,11 @@ class Recordings(Resource):
         limit: int | None = None,
         offset: int | None = None,
         direction: Direction | str | None = None,
-    ) -> RecordingPage:
-        """``GET /api/recordings``: one page of a folder's or a project's recordings (both kinds)."""
+    ) -> AsyncPaginator[Recording]:
+        """``GET /api/recordings``: a folder's or a project's recordings (both kinds).
+
+        Await for one page (``limit`` at most 200), ``async for`` for every recording.
+        """
         if project_id is None and folder_id is None:
             raise InvalidRequestError("recordings.list needs a project_id or a folder_id")
         params = {
@@ -74,68 +74,31 @@ class Recordings(Resource):
             "folder_id": check_id(folder_id, field="folder_id") if folder_id is not None else None,
             **_page_params(limit, offset, direction),
         }
-        return await self._client._request("GET", "/api/recordings", RecordingPage, params=params)
+        return self._client._paginate("/api/recordings", Recording, params)
 
-    def iter(
-        self,
-        *,
-        project_id: str | None = None,
-        folder_id: str | None = None,
-        page_size: int = RECORDINGS_MAX_LIMIT,
-        direction: Direction | str | None = None,
-    ) -> AsyncIterator[Recording]:
-        """Every recording of a folder or project, page after page."""
-        if project_id is None and folder_id is None:
-            raise InvalidRequestError("recordings.iter needs a project_id or a folder_id")
-        _page_params(page_size, 0, direction)
-
-        return self._client._paginate(
-            self.list, page_size=page_size, project_id=project_id, folder_id=folder_id, direction=direction
-        )
-
-    async def originals(
+    def originals(
         self,
         folder_id: str,
         *,
         limit: int | None = None,
         offset: int | None = None,
         direction: Direction | str | None = None,
-    ) -> RecordingPage:
-        """``GET /api/recordings/originals``: one page of a folder's originals."""
+    ) -> AsyncPaginator[Recording]:
+        """``GET /api/recordings/originals``: a folder's originals (a page, or ``async for`` every one)."""
         params = {"folder_id": check_id(folder_id, field="folder_id"), **_page_params(limit, offset, direction)}
-        return await self._client._request("GET", "/api/recordings/originals", RecordingPage, params=params)
+        return self._client._paginate("/api/recordings/originals", Recording, params)
 
-    def iter_originals(
-        self, folder_id: str, *, page_size: int = RECORDINGS_MAX_LIMIT, direction: Direction | str | None = None
-    ) -> AsyncIterator[Recording]:
-        check_id(folder_id, field="folder_id")
-        _page_params(page_size, 0, direction)
-
-        return self._client._paginate(
-            functools.partial(self.originals, folder_id), page_size=page_size, direction=direction
-        )
-
-    async def conversions(
+    def conversions(
         self,
         original_id: str,
         *,
         limit: int | None = None,
         offset: int | None = None,
         direction: Direction | str | None = None,
-    ) -> RecordingPage:
-        """``GET /api/recordings/conversions``: one page of an original's conversions."""
+    ) -> AsyncPaginator[Recording]:
+        """``GET /api/recordings/conversions``: an original's conversions (a page, or ``async for`` every one)."""
         params = {"original_id": check_id(original_id, field="original_id"), **_page_params(limit, offset, direction)}
-        return await self._client._request("GET", "/api/recordings/conversions", RecordingPage, params=params)
-
-    def iter_conversions(
-        self, original_id: str, *, page_size: int = RECORDINGS_MAX_LIMIT, direction: Direction | str | None = None
-    ) -> AsyncIterator[Recording]:
-        check_id(original_id, field="original_id")
-        _page_params(page_size, 0, direction)
-
-        return self._client._paginate(
-            functools.partial(self.conversions, original_id), page_size=page_size, direction=direction
-        )
+        return self._client._paginate("/api/recordings/conversions", Recording, params)
 
     async def create(
         self,
@@ -271,41 +234,20 @@ class Calibrations(Resource):
             timeout=timeout,
         )
 
-    async def list(
+    def list(
         self, *, limit: int | None = None, offset: int | None = None, search: str | None = None
-    ) -> CalibrationPage:
-        """``GET /api/calibration``: one page (``limit`` at most 200).
+    ) -> AsyncPaginator[Calibration]:
+        """``GET /api/calibration``: await for one page (``limit`` at most 200), ``async for`` for every one.
 
-        The endpoint reference documents a bare JSON list, the OpenAPI a page: both are
-        accepted and returned as a page.  A bare list carries no total, so its
-        ``pagination.count`` counts one more item after a full page (``iter`` then asks
-        for the next page and stops at a short one).
+        The endpoint reference documents a bare JSON list, the OpenAPI a page: the
+        paginator reads both.
         """
         params = {
             "limit": check_limit(limit, CALIBRATIONS_MAX_LIMIT),
             "offset": check_offset(offset),
             "search": search,
         }
-        answer: Any = await self._client._request(
-            "GET",
-            "/api/calibration",
-            CalibrationPage | builtins.list[Calibration],  # type: ignore[arg-type]
-            params=params,
-        )
-        if isinstance(answer, builtins.list):
-            # A bare list has no total: a full page may have more after it (iteration goes on
-            # until a short page); a longer one means the server ignored the limit (all of them).
-            start, size = offset or 0, len(answer)
-            more = 0 < size == (CALIBRATIONS_DEFAULT_LIMIT if limit is None else limit)
-            count = start + size + (1 if more else 0)
-            return CalibrationPage(list=answer, pagination=Pagination(count=count, limit=size, offset=start))
-        page: CalibrationPage = answer
-        return page
-
-    def iter(self, *, page_size: int = CALIBRATIONS_MAX_LIMIT, search: str | None = None) -> AsyncIterator[Calibration]:
-        check_limit(page_size, CALIBRATIONS_MAX_LIMIT, field="page_size")
-
-        return self._client._paginate(self.list, page_size=page_size, search=search)
+        return self._client._paginate("/api/calibration", Calibration, params, default_limit=CALIBRATIONS_DEFAULT_LIMIT)
 
     async def update(self, calibration_id: str, *, name: str) -> Calibration:
         """``PATCH /api/calibration/{id}``: rename a calibration (in the OpenAPI, not in the endpoint reference)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from .._errors import InvalidRequestError, NotFoundError
@@ -19,10 +18,10 @@ from .._models import (
     Species,
     Visibility,
     Voice,
-    VoicePage,
     VoiceSettingsUpdate,
     VoiceSortField,
 )
+from .._pagination import AsyncPaginator
 from .._validation import check_enum, check_enums, check_id, check_limit, check_offset
 from ._base import Resource
 
@@ -35,7 +34,7 @@ FilterValue = Any  # one value or a list of them
 
 
 class Voices(Resource):
-    async def list(
+    def list(
         self,
         *,
         limit: int | None = None,
@@ -48,43 +47,25 @@ class Voices(Resource):
         age_group: FilterValue = None,
         pitch_group: FilterValue = None,
         nationality: str | builtins.list[str] | None = None,
-    ) -> VoicePage:
-        """``GET /api/v2/voices``: one page (``limit`` at most 100); each filter takes one value or a list."""
+    ) -> AsyncPaginator[Voice]:
+        """``GET /api/v2/voices``: await for one page (``limit`` at most 100), ``async for`` for every voice.
+
+        Each filter takes one value or a list.
+        """
+        nationalities = [nationality] if isinstance(nationality, str) else nationality
         params = {
             "limit": check_limit(limit, VOICES_MAX_LIMIT),
             "offset": check_offset(offset),
-            **_voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality),
+            "sort": check_enum(sort, VoiceSortField, field="sort"),
+            "direction": check_enum(direction, Direction, field="direction"),
+            "visibility": check_enums(visibility, Visibility, field="visibility"),
+            "species": check_enums(species, Species, field="species"),
+            "gender": check_enums(gender, Gender, field="gender"),
+            "age_group": check_enums(age_group, AgeGroup, field="age_group"),
+            "pitch_group": check_enums(pitch_group, PitchGroup, field="pitch_group"),
+            "nationality": builtins.list(nationalities) if nationalities else None,
         }
-        return await self._client._request("GET", "/api/v2/voices", VoicePage, params=params)
-
-    def iter(
-        self,
-        *,
-        page_size: int = VOICES_MAX_LIMIT,
-        sort: VoiceSortField | str | None = None,
-        direction: Direction | str | None = None,
-        visibility: FilterValue = None,
-        species: FilterValue = None,
-        gender: FilterValue = None,
-        age_group: FilterValue = None,
-        pitch_group: FilterValue = None,
-        nationality: str | builtins.list[str] | None = None,
-    ) -> AsyncIterator[Voice]:
-        """Every voice matching the filters, page after page."""
-        check_limit(page_size, VOICES_MAX_LIMIT, field="page_size")
-        _voice_filters(sort, direction, visibility, species, gender, age_group, pitch_group, nationality)  # fail now
-        return self._client._paginate(
-            self.list,
-            page_size=page_size,
-            sort=sort,
-            direction=direction,
-            visibility=visibility,
-            species=species,
-            gender=gender,
-            age_group=age_group,
-            pitch_group=pitch_group,
-            nationality=nationality,
-        )
+        return self._client._paginate("/api/v2/voices", Voice, params, default_limit=25)
 
     async def search(self, name: str, *, limit: int | None = None) -> builtins.list[Voice]:
         """``GET /api/v2/voices/search``: voices by name (``limit`` at most 10, default 5)."""
@@ -111,7 +92,7 @@ class Voices(Resource):
                 method="GET",
                 path="/api/v2/voices/search",
             ) from None
-        async for voice in self.iter():
+        async for voice in self.list(limit=VOICES_MAX_LIMIT):
             if voice.id == name_or_id:
                 return voice
         raise NotFoundError(f"no voice with id {name_or_id}", status_code=404, method="GET", path="/api/v2/voices")
@@ -160,26 +141,3 @@ class NarrationStyles(Resource):
         return await self._client._request(
             "GET", "/api/v2/narration-styles/samples", NarrationStyleSamples, params=params
         )
-
-
-def _voice_filters(
-    sort: Any,
-    direction: Any,
-    visibility: Any,
-    species: Any,
-    gender: Any,
-    age_group: Any,
-    pitch_group: Any,
-    nationality: Any,
-) -> dict[str, Any]:
-    nationalities = [nationality] if isinstance(nationality, str) else nationality
-    return {
-        "sort": check_enum(sort, VoiceSortField, field="sort"),
-        "direction": check_enum(direction, Direction, field="direction"),
-        "visibility": check_enums(visibility, Visibility, field="visibility"),
-        "species": check_enums(species, Species, field="species"),
-        "gender": check_enums(gender, Gender, field="gender"),
-        "age_group": check_enums(age_group, AgeGroup, field="age_group"),
-        "pitch_group": check_enums(pitch_group, PitchGroup, field="pitch_group"),
-        "nationality": list(nationalities) if nationalities else None,
-    }

@@ -20,7 +20,7 @@ def folder_name(text: str) -> str:
 async def ensure_project(client: VoiceClient, name: str) -> str:
     """The id of the project named ``name`` (the first one, if several), created if missing."""
     for attempt in range(_ATTEMPTS):
-        async for project in client.projects.iter():
+        async for project in client.projects.list(limit=100):  # the API's largest page
             if project.name == name:
                 return project.id
         try:
@@ -34,7 +34,7 @@ async def ensure_project(client: VoiceClient, name: str) -> str:
 
 async def _ensure_folder(client: VoiceClient, project_id: str, name: str, parent_id: str | None) -> str:
     for attempt in range(_ATTEMPTS):
-        async for folder in client.folders.iter(project_id):
+        async for folder in client.folders.list(project_id, limit=200):
             if folder.name == name and folder.parent_id == parent_id:
                 return folder.id
         try:

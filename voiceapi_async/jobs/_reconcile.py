@@ -34,7 +34,7 @@ async def find_original(
     client: VoiceClient, folder_id: str, label: str, size: int | None, since: float | None
 ) -> Recording | None:
     """The original labelled ``label`` in the folder, newest first; stops at originals older than the intent."""
-    async for recording in client.recordings.iter_originals(folder_id, direction="desc"):
+    async for recording in client.recordings.originals(folder_id, limit=200, direction="desc"):
         if recording.label == label and (size is None or recording.size in (None, size)):
             return recording
         created = recording.created_at
@@ -46,7 +46,7 @@ async def find_original(
 async def find_conversions(client: VoiceClient, original_id: str, targets: Sequence[ResolvedTarget]) -> dict[int, str]:
     """Target index -> conversion id, for the targets an earlier order already created."""
     found: dict[int, str] = {}
-    async for recording in client.recordings.iter_conversions(original_id, direction="asc"):
+    async for recording in client.recordings.conversions(original_id, limit=200, direction="asc"):
         for i, target in enumerate(targets):
             if i not in found and recording.model_id == target.voice_id and recording.label == target.label:
                 found[i] = recording.id
