@@ -16,8 +16,8 @@ FAST = ["--plain", "--poll-interval", "0.05"]
 
 async def _styles_used(emulator: RunningEmulator, folder: str) -> set[str]:
     async with VoiceClient(api_key=emulator.api_key, base_url=emulator.base_url) as client:
-        async for project in client.projects.iter():
-            async for f in client.folders.iter(project.id):
+        async for project in client.projects.list():
+            async for f in client.folders.list(project.id):
                 if f.name == folder:
                     page = await client.recordings.list(folder_id=f.id)
                     return {r.params["narration_style_id"] for r in page.list if r.type == "converted"}
