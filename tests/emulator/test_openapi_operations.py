@@ -16,7 +16,8 @@ async def test_health_needs_no_credentials() -> None:
             r = await bare.get(emu.base_url + "/api/healtz")
             assert r.status == 200 and await r.json() == {"state": "OK"}
         async with VoiceClient(api_key="", base_url=emu.base_url) as anonymous:
-            assert (await anonymous.health()).state == "OK"
+            health = await anonymous.health()
+            assert health.state == "OK" and health.ok
     assert emu.counters.snapshot()["requests_by_route"]["health"] == 2
 
 

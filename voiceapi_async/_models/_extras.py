@@ -30,3 +30,8 @@ class Health(Model):
     """``GET /api/healtz``: the service's own word on its state (``OK`` schema: ``{"state": ...}``)."""
 
     state: str | None = "OK"
+
+    @property
+    def ok(self) -> bool:
+        """The service says it is fine: ``state`` is ``OK``, or unset (absent or ``null``: the default, ``OK``)."""
+        return self.state is None or self.state.upper() == "OK"
