@@ -6,10 +6,12 @@ time for it alone; the emulator runs in yet another process.  The spec::
     {"base_url": ..., "api_key": ..., "inputs": dir, "output": dir, "voices": 1,
      "voice_ids": [...],
      "limits": null | "adopt" | {"fast": [times, seconds], "slow": [times, seconds]},
-     "job": {BatchConvertJob options}, "timeline": false}
+     "job": {BatchConvertJob options}, "timeline": false, "t0": null, "allow_failures": false}
 
 With ``timeline`` the result also holds, per rate-limit bucket, the send times of every
-request (seconds from the start of the run) and the statuses of their answers.
+request (seconds from the start of the run, or from ``t0``, a ``time.monotonic()``
+reading of the caller: the clock is the machine's, so several processes share it) and
+the statuses of their answers.
 """
 
 from __future__ import annotations
@@ -86,10 +88,12 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
         )
     timeline: dict[str, list[Any]] = {"fast": [], "slow": []}
     t_start = time.monotonic()
+    origin: float | None = spec.get("t0")
 
     def hook(event: Any) -> None:
         if event.kind == "response":
-            timeline[event.bucket].append((round(time.monotonic() - t_start - event.elapsed, 4), event.status))
+            base = t_start if origin is None else origin
+            timeline[event.bucket].append((round(time.monotonic() - base - event.elapsed, 4), event.status))
 
     async with VoiceClient(api_key=spec["api_key"], base_url=spec["base_url"], rate_limits=rate_limits) as client:
         if spec.get("timeline"):
