@@ -82,8 +82,9 @@ async def convert(request: web.Request) -> web.StreamResponse:
 
     response = web.StreamResponse(headers={"Content-Type": "audio/wav"})
     await response.prepare(request)
-    async for chunk in client.recordings.iter_bytes(converted):
-        await response.write(chunk)
+    async with client.recordings.stream(converted) as stream:  # the slot is released however we leave
+        async for chunk in stream.iter_bytes():
+            await response.write(chunk)
     await response.write_eof()
     return response
 

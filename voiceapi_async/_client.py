@@ -13,12 +13,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import aiofiles.os
 import aiohttp
 
 from ._auth import Credentials
 from ._config import RetryPolicy, Timeout
-from ._downloads import DownloadedFile, iter_chunks, server_filename, write_stream
-from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
+from ._downloads import ByteStream, DownloadedFile, server_filename, write_stream
+from ._errors import InvalidRequestError
 from ._models import Health, Page
 from ._pagination import AsyncPage, AsyncPaginator
 from ._ratelimit import Bucket, RateLimiter, RateLimits, account_for_key
@@ -39,8 +40,6 @@ from ._resources import (
     Voices,
 )
 from ._transport import (
-    TIMEOUT_ERRORS,
-    TRANSPORT_ERRORS,
     CallOptions,
     EventHook,
     Params,
@@ -335,10 +334,15 @@ class VoiceClient:
         return AsyncPaginator(fetch)
 
     @asynccontextmanager
-    async def _stream(self, method: str, url: str, *, params: Params = None, bucket: Bucket = "fast") -> Any:
-        req = Request(method, url, params=params, bucket=bucket)
+    async def _stream(self, url: str, *, params: Params = None, bucket: Bucket = "fast") -> AsyncIterator[ByteStream]:
+        """An open download for ``async with``: its slot and connection are released on exit."""
+        req = Request("GET", url, params=params, bucket=bucket)
         async with self._transport.stream(req, opts=self._options) as response:
-            yield response
+            stream = ByteStream(response, "GET", _shown_path(url))
+            try:
+                yield stream
+            finally:
+                stream.close()
 
     async def _download(
         self,
@@ -349,27 +353,25 @@ class VoiceClient:
         bucket: Bucket = "fast",
         fallback_name: str = "download",
     ) -> DownloadedFile:
-        """Download ``url`` to a file (or into a directory, under the server's file name).
+        """Download ``url`` to a file, or into a directory under the server's file name.
 
-        A connection that breaks mid-body is retried from the start, like any GET.
+        ``destination`` is a directory when it exists as one or ends with a path separator
+        (then it is created if missing).  A connection that breaks mid-body is retried
+        from the start by the transport, like any GET.
         """
         dest = Path(destination)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                async with self._stream("GET", url, params=params, bucket=bucket) as response:
-                    return await write_stream(response, dest, name_in_dir=server_filename(response, fallback_name))
-            except TRANSPORT_ERRORS as exc:
-                if attempt > self._options.retry.max_retries:
-                    path = urlsplit(url).path or url
-                    cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
-                    raise cls(f"download failed: {type(exc).__name__}", method="GET", path=path) from exc
-                await self._transport.sleep(self._options.retry.backoff(attempt))
+        if _names_a_directory(destination):
+            await aiofiles.os.makedirs(dest, exist_ok=True)
+
+        async def write(response: aiohttp.ClientResponse) -> DownloadedFile:
+            return await write_stream(response, dest, name_in_dir=server_filename(response, fallback_name))
+
+        req = Request("GET", url, params=params, bucket=bucket)
+        return await self._transport.consume(req, write, opts=self._options)
 
     async def _iter_bytes(self, url: str, *, params: Params = None) -> AsyncIterator[bytes]:
-        async with self._stream("GET", url, params=params) as response:
-            async for chunk in iter_chunks(response):
+        async with self._stream(url, params=params) as stream:
+            async for chunk in stream.iter_bytes():
                 yield chunk
 
 
@@ -382,6 +384,16 @@ def _page_answer(item: Any) -> Any:
     if answer is None:
         answer = _page_answers[item] = Page[item] | list[item]  # type: ignore[valid-type]
     return answer
+
+
+def _names_a_directory(destination: str | os.PathLike[str]) -> bool:
+    """A destination ending with a path separator (``"out/"``) means "into this directory"."""
+    return os.fspath(destination).endswith(tuple(sep for sep in (os.sep, os.altsep, "/") if sep))
+
+
+def _shown_path(url: str) -> str:
+    """The path of ``url`` for messages: never its query (a signed URL's signature)."""
+    return urlsplit(url).path or url
 
 
 def _as_timeout(value: Timeout | float) -> Timeout:

@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import aiohttp
+from multidict import CIMultiDictProxy
 
-__all__ = ["DownloadedFile", "safe_filename", "write_stream"]
+from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
+from ._transport import TIMEOUT_ERRORS, TRANSPORT_ERRORS
+
+__all__ = ["ByteStream", "DownloadedFile", "safe_filename", "write_stream"]
 
 CHUNK_SIZE = 256 * 1024
 _partials = itertools.count()
@@ -51,6 +55,70 @@ def server_filename(response: aiohttp.ClientResponse, fallback: str) -> str:
 async def iter_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     async for chunk in response.content.iter_chunked(CHUNK_SIZE):
         yield chunk
+
+
+class ByteStream:
+    """An open download, valid inside its ``async with`` block (``client.recordings.stream``).
+
+    Leaving the block — normally, by ``break``, an error or cancellation — releases the
+    connection and the client's in-flight slot; reading afterwards is an error.
+
+    >>> async with client.recordings.stream(recording) as stream:
+    ...     async for chunk in stream.iter_bytes():
+    ...         out.write(chunk)
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse, method: str, path: str) -> None:
+        self._response = response
+        self._method = method
+        self._path = path
+        self._closed = False
+
+    @property
+    def status(self) -> int:
+        return self._response.status
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self._response.headers
+
+    @property
+    def content_type(self) -> str:
+        return self._response.content_type
+
+    @property
+    def content_length(self) -> int | None:
+        return self._response.content_length
+
+    def filename(self, fallback: str = "download") -> str:
+        """The server's file name (``Content-Disposition``), made safe, or ``fallback``."""
+        return server_filename(self._response, fallback)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def iter_bytes(self, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """The body in chunks of at most ``chunk_size`` bytes; a broken connection raises ``APIConnectionError``."""
+        if self._closed:
+            raise InvalidRequestError("this stream is closed: read it inside its `async with` block")
+        try:
+            async for chunk in self._response.content.iter_chunked(chunk_size):
+                yield chunk
+        except TRANSPORT_ERRORS as exc:
+            cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
+            raise cls(f"the stream broke off: {type(exc).__name__}", method=self._method, path=self._path) from exc
+
+    async def read(self) -> bytes:
+        """The whole body (for small files: it is held in memory)."""
+        return b"".join([chunk async for chunk in self.iter_bytes()])
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<ByteStream {self._method} {self._path} status={self.status} {state}>"
 
 
 def _partial_of(destination: Path) -> Path:

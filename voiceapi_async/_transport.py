@@ -380,6 +380,32 @@ class Transport:
             response.release()
             in_flight.release()  # the very semaphore acquired, even if the limits changed since
 
+    async def consume(
+        self, req: Request, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]], *, opts: CallOptions
+    ) -> T:
+        """Stream ``req``'s answer into ``consume`` (e.g. a file writer) and return its result.
+
+        A connection that breaks mid-body is retried from the start under the same policy,
+        events, jitter and sleep as every other retry (idempotent requests only).
+        """
+        path = self._url(req.path)[1]
+        retry = opts.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                async with self.stream(req, opts=opts) as response:
+                    return await consume(response)
+            except TRANSPORT_ERRORS as exc:
+                name = type(exc).__name__
+                cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
+                error = cls(f"download failed: {name}", method=req.method, path=path)
+                if req.idempotent and attempt <= retry.max_retries:
+                    await self._wait_retry(req, path, attempt, retry, error)
+                    continue
+                self._emit(HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error)))
+                raise error from exc
+
     async def _retrying(
         self, req: Request, opts: CallOptions, *, stream: bool
     ) -> RawResponse | tuple[aiohttp.ClientResponse, asyncio.Semaphore]:

@@ -23,12 +23,22 @@ from aiohttp.payload import AsyncIterablePayload
 
 from ._errors import InvalidRequestError, UnsupportedAudioError
 
-__all__ = ["AudioFormat", "AudioSource", "PreparedUpload", "prepare_upload", "sniff_audio_format"]
+__all__ = [
+    "AUDIO_HEAD_BYTES",
+    "AudioFormat",
+    "AudioSource",
+    "PreparedUpload",
+    "audio_without_data",
+    "prepare_upload",
+    "sniff_audio_format",
+]
 
 AudioSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, AsyncIterable[bytes]]
 
 CHUNK_SIZE = 256 * 1024
 _SNIFF_BYTES = 12
+#: How much of a file ``audio_without_data`` looks at: the headers of any ordinary file.
+AUDIO_HEAD_BYTES = 4096
 
 
 class AudioFormat(str, enum.Enum):
@@ -60,6 +70,43 @@ def sniff_audio_format(head: bytes) -> AudioFormat | None:
         return AudioFormat.FLAC
     if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
         return AudioFormat.MP3
+    return None
+
+
+def audio_without_data(head: bytes, size: int | None) -> str | None:
+    """Why a file holds no audio (say, a header-only WAV), or ``None``: e.g. ``"no data chunk"``.
+
+    The one check shared by uploads and the job orchestrator's local validation.
+    ``head`` is the file's first ``AUDIO_HEAD_BYTES`` (or all of it), ``size`` its
+    length if known.  Only what the headers prove is reported: a file whose layout
+    cannot be judged from its head passes.
+    """
+    total = size if size is not None else len(head)
+    fmt = sniff_audio_format(head[:_SNIFF_BYTES])
+    if fmt is AudioFormat.WAV:
+        pos = 12
+        while pos + 8 <= len(head):
+            chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+            if chunk_id == b"data":
+                if size is not None and total <= pos + 8:
+                    return "no audio data after the header"
+                return None
+            pos += 8 + chunk_size + (chunk_size & 1)
+        if size is not None and (pos >= size or len(head) >= size):  # the whole file read: no data chunk
+            return "no data chunk"
+    elif fmt is AudioFormat.FLAC:
+        pos = 4
+        while pos + 4 <= len(head):
+            last, length = head[pos] & 0x80, int.from_bytes(head[pos + 1 : pos + 4], "big")
+            pos += 4 + length
+            if last:
+                if size is not None and total <= pos:
+                    return "no audio frames after the header"
+                return None
+    elif fmt is AudioFormat.MP3 and head[:3] == b"ID3" and len(head) >= 10:
+        tag_end = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+        if size is not None and total <= tag_end:
+            return "no audio frames after the ID3 tag"
     return None
 
 
@@ -110,12 +157,19 @@ class PreparedUpload:
         return f"PreparedUpload(filename={self.filename!r}, format={self.format.value}, size={self.size})"
 
 
-def _check_format(head: bytes, where: str) -> AudioFormat:
+def _check_format(head: bytes, where: str, size: int | None) -> AudioFormat:
+    """The format of an upload judged by its first bytes; empty, unknown or data-less audio refused."""
     if not head:
         raise InvalidRequestError(f"{where} is empty: upload a wav, ogg, mp3 or flac file")
-    fmt = sniff_audio_format(head)
+    fmt = sniff_audio_format(head[:_SNIFF_BYTES])
     if fmt is None:
         raise UnsupportedAudioError(f"{where} is not wav, ogg, mp3 or flac audio (judged by its content, not its name)")
+    problem = audio_without_data(head, size)
+    if problem is not None:
+        raise InvalidRequestError(
+            f"{where} holds no audio ({fmt.name}: {problem}; {size if size is not None else len(head)} bytes): "
+            "export or record the audio again and upload the complete file"
+        )
     return fmt
 
 
@@ -130,7 +184,7 @@ async def prepare_upload(source: AudioSource, *, filename: str | None = None) ->
         return await _prepare_path(Path(source), filename)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        fmt = _check_format(data[:_SNIFF_BYTES], "the audio bytes")
+        fmt = _check_format(data[:AUDIO_HEAD_BYTES], "the audio bytes", len(data))
         return PreparedUpload(
             fmt=fmt, filename=_with_extension(filename or "", fmt), size=len(data), data=data, reusable=True
         )
@@ -145,7 +199,7 @@ def _probe(path: Path) -> tuple[int, bytes]:
     """The file's size and its first bytes, or the whole file when it fits in one chunk (one hop)."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        return size, f.read(size if size <= CHUNK_SIZE else _SNIFF_BYTES)
+        return size, f.read(size if size <= CHUNK_SIZE else AUDIO_HEAD_BYTES)
 
 
 async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
@@ -158,7 +212,7 @@ async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
         raise InvalidRequestError(f"{path} is a directory, not an audio file") from None
     except PermissionError:
         raise InvalidRequestError(f"cannot read {path}: permission denied") from None
-    fmt = _check_format(head[:_SNIFF_BYTES], str(path))
+    fmt = _check_format(head[:AUDIO_HEAD_BYTES], str(path), size)
     name = _with_extension(filename or path.name, fmt)
     if size <= CHUNK_SIZE and len(head) == size:
         return PreparedUpload(fmt=fmt, filename=name, size=size, data=head, reusable=True)
@@ -174,11 +228,13 @@ async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
 async def _prepare_stream(source: AsyncIterable[bytes], filename: str | None) -> PreparedUpload:
     iterator = source.__aiter__()
     head = b""
+    ended = True
     async for chunk in iterator:
         head += chunk
-        if len(head) >= _SNIFF_BYTES:
+        if len(head) >= AUDIO_HEAD_BYTES:
+            ended = False
             break
-    fmt = _check_format(head, "the audio stream")
+    fmt = _check_format(head, "the audio stream", len(head) if ended else None)
 
     async def stream_chunks() -> AsyncIterator[bytes]:
         yield head

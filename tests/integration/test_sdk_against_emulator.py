@@ -67,7 +67,8 @@ async def test_upload_order_wait_download_and_export(client: VoiceClient, tmp_pa
     assert conversion.state is RecordingState.DONE and conversion.original_id == original.id
     downloaded = await client.recordings.download(conversion, tmp_path)
     assert downloaded.path.read_bytes()[:4] == b"RIFF"
-    streamed = b"".join([chunk async for chunk in client.recordings.iter_bytes(conversion)])
+    async with client.recordings.stream(conversion) as stream:
+        streamed = b"".join([chunk async for chunk in stream.iter_bytes()])
     assert streamed == downloaded.path.read_bytes()
     export = await client.recordings.export(original.id, tmp_path / "conv.zip")
     assert zipfile.ZipFile(io.BytesIO(export.path.read_bytes())).namelist()

@@ -87,7 +87,8 @@ async def test_expired_session_raises_authentication_error_once(mocked: aiorespo
 async def test_credentials_are_not_sent_to_another_origin(mocked: aioresponses, tmp_path: object) -> None:
     async with VoiceClient(api_key=API_KEY, base_url=BASE, rate_limits=RateLimits.disabled()) as client:
         mocked.get("https://storage.example.net/take.wav", body=b"RIFF....WAVE")
-        chunks = [c async for c in client.recordings.iter_bytes("https://storage.example.net/take.wav")]
+        async with client.recordings.stream("https://storage.example.net/take.wav") as stream:
+            chunks = [c async for c in stream.iter_bytes()]
         assert b"".join(chunks) == b"RIFF....WAVE"
         assert "api-key" not in _last_headers(mocked)
 

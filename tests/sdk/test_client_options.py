@@ -160,7 +160,8 @@ async def test_default_and_extra_headers_and_query_go_to_the_api_only(mocked: ai
 
         storage = "https://storage.example.net/take.wav"
         mocked.get(storage, body=b"RIFF....WAVE")
-        chunks = [c async for c in tenant.recordings.iter_bytes(storage)]
+        async with tenant.recordings.stream(storage) as stream:
+            chunks = [c async for c in stream.iter_bytes()]
         assert b"".join(chunks) == b"RIFF....WAVE"
         url, call = next((u, c) for u, c in _requests(mocked) if u.host == "storage.example.net")
         headers = dict(call.kwargs["headers"])

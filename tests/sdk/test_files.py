@@ -213,3 +213,55 @@ async def test_exports_stream_to_the_server_named_file(
     )
     result = await client.recordings.export(RID, tmp_path / "conv.zip")
     assert result.path.read_bytes() == zip_bytes
+
+
+HEADER_ONLY_WAV = wav_bytes(0)  # 44 bytes: RIFF, fmt and a data chunk header, no samples
+
+
+@pytest.mark.parametrize(
+    ("audio", "problem"),
+    [
+        (HEADER_ONLY_WAV, "WAV: no audio data after the header"),
+        (b"RIFF\x08\x00\x00\x00WAVEfmt ", "WAV: no data chunk"),  # the 16-byte header-only WAV
+        (b"fLaC\x80\x00\x00\x22" + b"\x00" * 34, "FLAC: no audio frames after the header"),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10, "MP3: no audio frames after the ID3 tag"),
+    ],
+)
+async def test_audio_with_no_data_is_refused_before_any_request(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path, audio: bytes, problem: str
+) -> None:
+    path = tmp_path / "take.audio"
+    path.write_bytes(audio)
+
+    async def one_stream() -> AsyncIterator[bytes]:
+        yield audio
+
+    for source in (audio, path, one_stream()):
+        with pytest.raises(InvalidRequestError, match=f"holds no audio \\({problem}"):
+            await client.recordings.create(FID, source)
+        with pytest.raises(InvalidRequestError, match="holds no audio"):
+            await client.calibrations.create("studio", audio)
+    assert not mocked.requests
+
+
+def test_the_job_orchestrator_refuses_the_same_files(tmp_path: Path) -> None:
+    from voiceapi_async.jobs._audioinfo import CorruptAudioError, probe_audio
+
+    path = tmp_path / "header-only.wav"
+    path.write_bytes(HEADER_ONLY_WAV)
+    with pytest.raises(CorruptAudioError, match="corrupt WAV: no audio data after the header"):
+        probe_audio(path)
+    path.write_bytes(wav_bytes(10))
+    assert probe_audio(path).duration == pytest.approx(10 / 16000, abs=1e-3)
+
+
+async def test_a_large_header_does_not_hide_the_audio(tmp_path: Path) -> None:
+    import struct
+
+    audio = wav_bytes(2000)
+    padded = audio[:12] + b"LIST" + struct.pack("<I", 6000) + b"\x00" * 6000 + audio[12:]  # data beyond the head
+    padded = padded[:4] + struct.pack("<I", len(padded) - 8) + padded[8:]
+    assert (await prepare_upload(padded)).size == len(padded)
+    path = tmp_path / "padded.wav"
+    path.write_bytes(padded)
+    assert (await prepare_upload(path)).size == len(padded)

@@ -140,7 +140,8 @@ def _client(servers: Servers, **kwargs: Any) -> VoiceClient:
 async def test_a_signed_url_download_gets_no_credentials_and_streams(servers: Servers, tmp_path: Path) -> None:
     async with _client(servers, api_key=API_KEY) as client:
         downloaded = await client.recordings.download(RECORDING["url"], tmp_path / "take.wav")
-        chunks = [c async for c in client.recordings.iter_bytes(RECORDING["url"])]
+        async with client.recordings.stream(RECORDING["url"]) as stream:
+            chunks = [c async for c in stream.iter_bytes()]
     assert downloaded.path.read_bytes() == AUDIO and downloaded.size == len(AUDIO)
     assert b"".join(chunks) == AUDIO and len(chunks) > 1
     assert [r["path"] for r in servers.other_seen.requests] == ["/signed/take.wav?sig=s3cr3t-signature"] * 2

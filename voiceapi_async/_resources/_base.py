@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -11,6 +9,7 @@ from .._errors import APITimeoutError
 
 if TYPE_CHECKING:
     from .._client import VoiceClient
+    from .._transport import Transport
 
 __all__ = ["Resource", "poll_until_final"]
 
@@ -28,6 +27,7 @@ class Resource:
 
 
 async def poll_until_final(
+    transport: Transport,
     fetch: Callable[[], Awaitable[T]],
     is_final: Callable[[T], bool],
     *,
@@ -36,15 +36,18 @@ async def poll_until_final(
     max_interval: float,
     timeout: float | None,
 ) -> T:
-    """Fetch until ``is_final``; the interval grows 1.5x while nothing is final, up to ``max_interval``."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+    """Fetch until ``is_final``; the interval grows 1.5x while nothing is final, up to ``max_interval``.
+
+    Waits on the transport's clock and sleep, like every retry (tests run it on fake time).
+    """
+    deadline = None if timeout is None else transport.clock() + timeout
     while True:
         value = await fetch()
         if is_final(value):
             return value
-        if deadline is not None and time.monotonic() + interval > deadline:
+        if deadline is not None and transport.clock() + interval > deadline:
             raise APITimeoutError(
                 f"still not finished after {timeout} s (state: {getattr(value, 'state', '?')})", method="GET", path=path
             )
-        await asyncio.sleep(interval)
+        await transport.sleep(interval)
         interval = min(max_interval, interval * 1.5)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import os
+import warnings
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import aiohttp
 
-from .._downloads import DownloadedFile
+from .._downloads import ByteStream, DownloadedFile
 from .._errors import InvalidRequestError
 from .._models import (
     Calibration,
@@ -174,8 +176,32 @@ class Recordings(Resource):
         url, name = _file_url(recording, waveform)
         return await self._client._download(url, destination, fallback_name=name)
 
+    def stream(self, recording: Recording | str, *, waveform: bool = False) -> AbstractAsyncContextManager[ByteStream]:
+        """A recording's audio (or waveform), open for streaming inside ``async with``.
+
+        >>> async with client.recordings.stream(recording) as stream:
+        ...     async for chunk in stream.iter_bytes():
+        ...         await response.write(chunk)
+
+        Leaving the block (also by ``break``, an error or cancellation) releases the
+        connection and the in-flight slot at once.
+        """
+        url, _ = _file_url(recording, waveform)
+        return self._client._stream(url)
+
     def iter_bytes(self, recording: Recording | str, *, waveform: bool = False) -> AsyncIterator[bytes]:
-        """A recording's audio as an async stream of byte chunks."""
+        """Deprecated: use ``async with recordings.stream(rec) as s: async for chunk in s.iter_bytes()``.
+
+        An iterator left before its end (``break``) holds its in-flight slot until it is
+        garbage-collected; ``stream()`` releases it when its block ends.
+        """
+        warnings.warn(
+            "recordings.iter_bytes() is deprecated: an iterator left early keeps its in-flight slot until "
+            "garbage-collected; use `async with client.recordings.stream(rec) as s: async for chunk in "
+            "s.iter_bytes()`",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         url, _ = _file_url(recording, waveform)
         return self._client._iter_bytes(url)
 
@@ -193,6 +219,7 @@ class Recordings(Resource):
         instead: one request answers for up to 200 of them.
         """
         return await poll_until_final(
+            self._client._transport,
             lambda: self.get(recording_id),
             lambda recording: recording.is_final,
             path=f"/api/recordings/{recording_id}",
@@ -226,6 +253,7 @@ class Calibrations(Resource):
     ) -> Calibration:
         """Poll a calibration until it is ``calibrated`` or ``error``."""
         return await poll_until_final(
+            self._client._transport,
             lambda: self.get(calibration_id),
             lambda calibration: calibration.state.is_final,
             path=f"/api/calibration/{calibration_id}",

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .._uploads import AudioFormat, sniff_audio_format
+from .._uploads import AUDIO_HEAD_BYTES, AudioFormat, audio_without_data, sniff_audio_format
 
 __all__ = ["AudioInfo", "CorruptAudioError", "probe_audio"]
 
@@ -43,10 +43,13 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
             raise ValueError("empty file")
         if max_size is not None and size > max_size:
             raise ValueError(f"file is {size} bytes; the limit is {max_size}")
-        head = f.read(64)
+        head = f.read(AUDIO_HEAD_BYTES)
         fmt = sniff_audio_format(head[:12])
         if fmt is None:
             raise ValueError("not wav, ogg, mp3 or flac audio (judged by content)")
+        problem = audio_without_data(head, size)  # the check uploads make too
+        if problem is not None:
+            raise CorruptAudioError(f"corrupt {fmt.name}: {problem}")
         if fmt is AudioFormat.WAV:
             duration: float | None = _wav_duration(f, size)
         elif fmt is AudioFormat.FLAC:
@@ -78,9 +81,7 @@ def _wav_duration(f: BinaryIO, size: int) -> float:
         elif chunk_id == b"data":
             if not byte_rate:
                 raise CorruptAudioError("corrupt WAV: data before fmt")
-            available = size - f.tell()
-            if available <= 0:
-                raise CorruptAudioError("corrupt WAV: no audio data")
+            available = size - f.tell()  # > 0: audio_without_data refused a header-only file
             return round(min(int(chunk_size), available) / float(byte_rate), 3)
         else:
             f.seek(chunk_size + (chunk_size % 2), os.SEEK_CUR)

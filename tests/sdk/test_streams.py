@@ -1,0 +1,189 @@
+"""Streams that cannot leak, bounded slot waits, downloads into directories, one retry policy and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import CallbackResult, aioresponses
+
+from tests.conftest import API_KEY, BASE, FakeTime
+from tests.sdk.samples import RECORDING, RID, wav_bytes
+from voiceapi_async import (
+    APIConnectionError,
+    APITimeoutError,
+    HTTPEvent,
+    InvalidRequestError,
+    PoolTimeoutError,
+    RateLimits,
+    Recording,
+    Timeout,
+    VoiceClient,
+)
+
+FILE_URL = BASE + RECORDING["url"]
+FILE_RE = re.compile("^" + re.escape(FILE_URL) + r"(\?.*)?$")
+REC_URL = re.compile("^" + re.escape(f"{BASE}/api/recordings/{RID}") + "$")
+AUDIO = wav_bytes(3000)
+
+
+@pytest.fixture
+async def small_client(fake_time: FakeTime) -> AsyncIterator[VoiceClient]:
+    """At most 4 requests in flight; a slot wait gives up after 50 ms instead of 60 s."""
+    client = VoiceClient(
+        api_key=API_KEY,
+        base_url=BASE,
+        rate_limits=RateLimits.disabled(max_in_flight=4),
+        timeout=Timeout(pool=0.05),
+        _sleep=fake_time.sleep,
+        _clock=fake_time.clock,
+    )
+    yield client
+    await client.close()
+
+
+def _free_slots(client: VoiceClient) -> int:
+    return client.rate_limiter.slot()._value
+
+
+async def test_held_streams_make_the_fifth_call_fail_typed_instead_of_hanging(
+    small_client: VoiceClient, mocked: aioresponses
+) -> None:
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    mocked.get(REC_URL, payload=RECORDING, repeat=True)
+    async with AsyncExitStack() as held:
+        for _ in range(4):  # four streams opened and neither read nor closed
+            await held.enter_async_context(small_client.recordings.stream(RECORDING["url"]))
+        assert _free_slots(small_client) == 0
+        with pytest.raises(PoolTimeoutError, match=r"max_in_flight=4") as info:
+            await asyncio.wait_for(small_client.recordings.get(RID), 5)  # the outer bound only guards the test
+        assert info.value.request_sent is False and isinstance(info.value, APITimeoutError)
+    assert _free_slots(small_client) == 4
+    assert (await small_client.recordings.get(RID)).id == RID
+
+
+async def test_a_stream_releases_its_slot_on_break_error_and_cancellation(
+    small_client: VoiceClient, mocked: aioresponses
+) -> None:
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    async with small_client.recordings.stream(RECORDING["url"]) as stream:
+        assert stream.status == 200 and _free_slots(small_client) == 3
+        async for _chunk in stream.iter_bytes(chunk_size=100):
+            break
+    assert _free_slots(small_client) == 4 and stream.closed
+    with pytest.raises(InvalidRequestError, match="closed"):
+        await stream.read()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        async with small_client.recordings.stream(RECORDING["url"]):
+            raise RuntimeError("boom")
+    assert _free_slots(small_client) == 4
+
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with small_client.recordings.stream(RECORDING["url"]):
+            entered.set()
+            await never.wait()
+
+    task = asyncio.create_task(hold())
+    await entered.wait()
+    assert _free_slots(small_client) == 3
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _free_slots(small_client) == 4
+
+
+async def test_a_stream_reads_the_whole_body(small_client: VoiceClient, mocked: aioresponses) -> None:
+    mocked.get(FILE_RE, body=AUDIO, content_type="audio/wav")
+    recording = Recording(**{**RECORDING, "type": "converted", "state": "done"})  # type: ignore[arg-type]
+    async with small_client.recordings.stream(recording) as stream:
+        assert stream.content_type == "audio/wav"
+        assert await stream.read() == AUDIO
+
+
+async def test_iter_bytes_is_deprecated_but_still_works(small_client: VoiceClient, mocked: aioresponses) -> None:
+    mocked.get(FILE_RE, body=AUDIO)
+    with pytest.deprecated_call(match=r"recordings\.stream"):
+        chunks = small_client.recordings.iter_bytes(RECORDING["url"])
+    assert b"".join([c async for c in chunks]) == AUDIO
+
+
+@pytest.mark.parametrize("sep", ["/", "os.sep"])
+async def test_a_trailing_separator_means_into_this_directory(
+    small_client: VoiceClient, mocked: aioresponses, tmp_path: Path, sep: str
+) -> None:
+    import os
+
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    out = f"{tmp_path / 'out'}{os.sep if sep == 'os.sep' else sep}"
+    result = await small_client.recordings.download(RECORDING["url"], out)
+    assert result.path == tmp_path / "out" / "take.wav" and result.path.read_bytes() == AUDIO
+
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert (await small_client.recordings.download(RECORDING["url"], existing)).path == existing / "take.wav"
+    as_file = await small_client.recordings.download(RECORDING["url"], tmp_path / "named.wav")
+    assert as_file.path == tmp_path / "named.wav" and as_file.path.is_file()
+
+
+async def test_a_download_broken_mid_body_is_retried_by_the_transport(
+    fake_time: FakeTime, mocked: aioresponses, tmp_path: Path
+) -> None:
+    import random
+
+    events: list[HTTPEvent] = []
+    client = VoiceClient(
+        api_key=API_KEY,
+        base_url=BASE,
+        rate_limits=RateLimits.disabled(),
+        event_hooks=[events.append],
+        _sleep=fake_time.sleep,
+        _clock=fake_time.clock,
+        _rng=random.Random(7),
+    )
+    async with client:
+        mocked.get(FILE_RE, exception=aiohttp.ClientPayloadError("connection lost mid-body"))
+        mocked.get(FILE_RE, body=AUDIO)
+        result = await client.recordings.download(RECORDING["url"], tmp_path / "a.wav")
+    assert result.path.read_bytes() == AUDIO
+    retries = [e for e in events if e.kind == "retry"]
+    assert len(retries) == 1 and "ClientPayloadError" in (retries[0].error or "")
+    expected = client.retry_policy.delay(1, None, random.Random(7))
+    assert fake_time.sleeps == [expected], "the transport's policy, jitter source and sleep"
+
+
+async def test_recordings_wait_polls_on_the_client_clock(
+    client: VoiceClient, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    states = iter(["processing", "processing", "done"])
+
+    def answer(url: Any, **kwargs: Any) -> CallbackResult:  # then "processing" for ever
+        return CallbackResult(payload={**RECORDING, "type": "converted", "state": next(states, "processing")})
+
+    mocked.get(REC_URL, callback=answer, repeat=True)
+    started = fake_time.now
+    done = await client.recordings.wait(RID, interval=2, max_interval=30)
+    assert done.state == "done" and fake_time.sleeps == [2, 3]
+    assert fake_time.now - started == 5
+
+    fake_time.sleeps.clear()
+    with pytest.raises(APITimeoutError, match="still not finished after 10"):
+        await client.recordings.wait(RID, interval=2, max_interval=30, timeout=10)
+    assert fake_time.sleeps == [2, 3, 4.5]  # a fourth wait (6.75 s) would pass the 10 s deadline
+
+
+async def test_a_broken_stream_raises_a_typed_error(small_client: VoiceClient, mocked: aioresponses) -> None:
+    mocked.get(FILE_RE, body=AUDIO)
+    async with small_client.recordings.stream(RECORDING["url"]) as stream:
+        stream._response.content.set_exception(aiohttp.ClientPayloadError("reset"))
+        with pytest.raises(APIConnectionError, match="broke off: ClientPayloadError"):
+            await stream.read()
+    assert _free_slots(small_client) == 4
