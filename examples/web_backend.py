@@ -25,6 +25,7 @@ from voiceapi_async import (
     InvalidRequestError,
     NotFoundError,
     RecordingState,
+    UnknownVoiceError,
     VoiceAPIError,
     VoiceClient,
     sanitize_label,
@@ -73,6 +74,8 @@ async def convert(request: web.Request) -> web.StreamResponse:
         converted = await client.recordings.wait(orders[0].conversion_id, interval=0.2, timeout=600)
         if converted.state is not RecordingState.DONE:
             raise web.HTTPBadGateway(text=f"conversion failed: {converted.error}\n")
+    except UnknownVoiceError as exc:  # no voice by that id or exact name; the message suggests close names
+        raise web.HTTPNotFound(text=f"{exc}\n") from None
     except (InvalidRequestError, ValueError) as exc:
         raise web.HTTPBadRequest(text=f"{exc}\n") from None
     except NotFoundError as exc:

@@ -48,6 +48,7 @@ TOP_LEVEL = {
     "RateLimitError",
     "RateLimitStoreError",
     "RedirectError",
+    "UnknownVoiceError",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
     "VoiceAPIError",

@@ -7,7 +7,7 @@ no request bodies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +33,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitStoreError",
     "RedirectError",
+    "UnknownVoiceError",
     "UnprocessableEntityError",
     "UnsupportedAudioError",
     "VoiceAPIError",
@@ -45,6 +46,19 @@ class VoiceAPIError(Exception):
 
 class InvalidRequestError(VoiceAPIError, ValueError):
     """Bad input caught locally, before any request was sent.  The message says what to fix."""
+
+
+class UnknownVoiceError(InvalidRequestError):
+    """No voice has this id or this exact name (case-insensitive); ``suggestions`` are close names.
+
+    Raised by ``voices.resolve`` (and by jobs, for accents, narration styles and TTS
+    voices too): a near match is never taken silently, since an order would pay for
+    another voice than the one asked for.
+    """
+
+    def __init__(self, message: str, *, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = tuple(suggestions)
 
 
 class UnsupportedAudioError(InvalidRequestError):

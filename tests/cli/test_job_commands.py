@@ -94,7 +94,8 @@ def test_unknown_voice_exits_2_before_any_upload(
     make_tree(tmp_path / "in", 2)
     before = counters(cli_env)["uploads_total"]
     assert main(["convert", str(tmp_path / "in"), "--voice", "No Such Voice", "--out", str(tmp_path / "o")]) == 2
-    assert "unknown voice 'No Such Voice'" in capsys.readouterr().err
+    assert "no voice is named 'No Such Voice'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing locks the folder: the corrected command just runs
     assert counters(cli_env)["uploads_total"] == before
 
 
@@ -203,3 +204,27 @@ def test_status_reads_the_journal_offline(
 
     assert main(["status", str(tmp_path / "nowhere")]) == 2
     assert "no job journal" in capsys.readouterr().err
+
+
+def test_dry_runs_and_plans_lock_nothing_and_mismatches_name_the_flags(
+    cli_env: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    voices = voice_names(capsys)
+    make_tree(tmp_path / "in", 2)
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Hello there.\n")
+    out = tmp_path / "o"
+    assert main(["tts", str(lines), "--voice", voices[0], "--out", str(out), "--dry-run", *FAST]) == 0
+    assert main(["plan", str(tmp_path / "in"), "--voice", voices[0], "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["items"] == 2
+    assert not out.exists()
+    convert = ["convert", str(tmp_path / "in"), "--out", str(out), *FAST]
+    assert main([*convert, "--voice", voices[0]]) == 0
+    assert main([*convert, "--voice", voices[1]]) == 2
+    err = capsys.readouterr().err
+    assert "--new-job" in err and "--journal PATH" in err
+    assert main([*convert, "--voice", voices[1], "--new-job"]) == 0
+    assert len(list(out.glob(".voiceapi-job.sqlite.*.old"))) == 1
+    journal = tmp_path / "j" / "job.sqlite"
+    assert main([*convert, "--voice", voices[1], "--journal", str(journal), "--out", str(tmp_path / "o2")]) == 0
+    assert journal.is_file() and not (tmp_path / "o2" / ".voiceapi-job.sqlite").exists()

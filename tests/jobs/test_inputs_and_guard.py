@@ -160,6 +160,9 @@ async def test_bad_api_key_stops_cleanly(tmp_path: Path, emu: Emulator, voice_na
 
 async def test_journal_of_another_job_is_refused(tmp_path: Path, client: VoiceClient, voice_names: list[str]) -> None:
     make_tree(tmp_path / "in", 1)
+    other = BatchConvertJob(client, tmp_path / "in", voice_names[1:2], tmp_path / "out", **FAST)
     await BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", **FAST).plan()
+    await other.plan()  # a plan locks nothing
+    await BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", **FAST).run_to_completion()
     with pytest.raises(JournalMismatchError, match="targets"):
         await BatchConvertJob(client, tmp_path / "in", voice_names[1:2], tmp_path / "out", **FAST).plan()

@@ -53,6 +53,13 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument("--project", default="voiceapi-async jobs", help="server project (found or created)")
     server.add_argument("--folder", default=None, help="server folder (default: the output directory's name)")
+    server.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the job's journal (default: DIR/.voiceapi-job.sqlite)",
+    )
 
     run = argparse.ArgumentParser(add_help=False, parents=[server])
     run.add_argument("--out", required=True, type=Path, metavar="DIR", help="results, journal and reports go here")
@@ -65,6 +72,9 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     run.add_argument("--force", action="store_true", help="run even if the plan costs more than the credits")
     run.add_argument(
         "--retry-failed", action="store_true", help="try again the items that failed in earlier runs of this job"
+    )
+    run.add_argument(
+        "--new-job", action="store_true", help="start over in DIR (the old journal is kept, renamed *.old)"
     )
     run.add_argument("--report", default=None, metavar="PATH", help="report.json or .csv (default: both in --out)")
 
@@ -137,6 +147,8 @@ def _job_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "project": args.project,
         "folder": args.folder,
+        "journal_path": args.journal,
+        "new_job": args.new_job,
         "upload_concurrency": args.concurrency,
         "download_concurrency": args.concurrency,
         "max_conversion_retries": args.max_retries,
@@ -182,19 +194,28 @@ async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) ->
 
 
 async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
+    """Price the inputs (with --out or --journal: what is left of that job); nothing is written anywhere."""
     options = _audio_options(args)
-    with tempfile.TemporaryDirectory(prefix="voiceapi-plan-") as scratch:
-        # Without --out the discovery goes to a throw-away journal; with it, it is the job's own.
+    if args.out is None and args.journal is None:
+        scratch = tempfile.TemporaryDirectory(prefix="voiceapi-plan-")  # only names the folder; stays empty
+        output_dir = Path(scratch.name)
+    else:
+        scratch, output_dir = None, args.out or args.journal.parent
+    try:
         job = BatchConvertJob(
             client,
             args.inputs,
             targets_from(args),
-            args.out or scratch,
+            output_dir,
             project=args.project,
             folder=args.folder,
+            journal_path=args.journal,
             **options,
         )
         plan = await job.plan()
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
     return show_plan_result(plan, out, as_json=args.json)
 
 

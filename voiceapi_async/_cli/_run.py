@@ -59,7 +59,7 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
         out,
         created="synthesized" if isinstance(job, TTSJob) else "uploaded",
         files=(plan.items - plan.invalid) * max(1, plan.conversions_per_item),
-        files_before=read_journal(job.journal_path).outputs.get("downloaded", 0),
+        files_before=0 if not job.resumes else read_journal(job.journal_path).outputs.get("downloaded", 0),
     )
     stopped: JobStoppedError | None = None
     with view:
@@ -75,7 +75,8 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
                 return show_plan_result(exc.plan, out, as_json=as_json)
     summary = job.summary
     assert summary is not None
-    written = write_reports(read_journal(job.journal_path), paths, summary)
+    # No journal: the run stopped before it started (e.g. a 401 while checking), nothing to report on.
+    written = write_reports(read_journal(job.journal_path), paths, summary) if job.journal_path.is_file() else []
     _show_result(summary, out, job.output_dir, written, as_json)
     return _exit_code(summary, stopped, out)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import difflib
 import uuid
 from typing import Any
 
-from .._errors import InvalidRequestError, NotFoundError
+from .._errors import InvalidRequestError, UnknownVoiceError
 from .._models import (
     AccentSamples,
     AgeGroup,
@@ -75,27 +76,43 @@ class Voices(Resource):
         return await self._client._request("GET", "/api/v2/voices/search", builtins.list[Voice], params=params)
 
     async def resolve(self, name_or_id: str) -> Voice:
-        """The voice with this id, or this exact name (case-insensitive); ``NotFoundError`` if none."""
-        try:
-            uuid.UUID(name_or_id)
-        except ValueError:
-            matches = await self.search(name_or_id, limit=SEARCH_MAX_LIMIT)
-            exact = [v for v in matches if v.name.casefold() == name_or_id.casefold()]
-            if len(exact) == 1 or (exact and len(matches) == len(exact)):
-                return exact[0]
-            if len(matches) == 1 and not exact:
-                return matches[0]
-            names = ", ".join(sorted(v.name for v in matches)) or "none"
-            raise NotFoundError(
-                f"no voice named {name_or_id!r} (similar: {names})",
-                status_code=404,
-                method="GET",
-                path="/api/v2/voices/search",
-            ) from None
+        """The voice with this id, or with exactly this name (case-insensitive); nothing else.
+
+        A near match is never taken ("Cedar Grov" is not "Cedar Grove"): an order placed
+        with it would pay for a voice nobody asked for.  ``UnknownVoiceError`` (an
+        ``InvalidRequestError``) says so and suggests close names (``.suggestions``).
+        One search request for a name; the catalogue is listed only when that search
+        cannot answer (no exact hit), and for an id.
+        """
+        if not isinstance(name_or_id, str) or not name_or_id.strip():
+            raise InvalidRequestError("a voice is named by a non-empty name or id")
+        wanted = name_or_id.strip()
+        if _is_uuid(wanted):
+            async for voice in self.list(limit=VOICES_MAX_LIMIT):
+                if voice.id == wanted:
+                    return voice
+            raise UnknownVoiceError(f"no voice has the id {wanted}")
+        folded = wanted.casefold()
+        if len(wanted) >= 2:  # the search endpoint wants at least 2 characters
+            found = await self.search(wanted, limit=SEARCH_MAX_LIMIT)
+            exact = [v for v in found if v.name.casefold() == folded]
+            if exact and (len(exact) == 1 or len(found) < SEARCH_MAX_LIMIT):
+                return _one(wanted, exact)
+        # No exact hit among the search's (capped, substring) answers: look at every voice.
+        names: dict[str, str] = {}
+        exact = []
         async for voice in self.list(limit=VOICES_MAX_LIMIT):
-            if voice.id == name_or_id:
-                return voice
-        raise NotFoundError(f"no voice with id {name_or_id}", status_code=404, method="GET", path="/api/v2/voices")
+            names.setdefault(voice.name.casefold(), voice.name)
+            if voice.name.casefold() == folded:
+                exact.append(voice)
+        if exact:
+            return _one(wanted, exact)
+        close = [names[n] for n in difflib.get_close_matches(folded, list(names), n=5, cutoff=0.6)]
+        hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
+        raise UnknownVoiceError(
+            f"no voice is named {wanted!r} (names must match exactly, case aside, or pass the voice id){hint}",
+            suggestions=close,
+        )
 
     async def favorite(self, voice_id: str, favorite: bool = True) -> Voice:
         """``POST /api/v2/voices/favorite/{id}``: mark (or unmark) a voice as a favourite."""
@@ -141,3 +158,19 @@ class NarrationStyles(Resource):
         return await self._client._request(
             "GET", "/api/v2/narration-styles/samples", NarrationStyleSamples, params=params
         )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _one(wanted: str, voices: builtins.list[Voice]) -> Voice:
+    """The single voice of that name; several distinct voices sharing it are ambiguous."""
+    ids = sorted({v.id for v in voices})
+    if len(ids) > 1:
+        raise UnknownVoiceError(f"{len(ids)} voices are named {wanted!r}: pass one of their ids ({', '.join(ids)})")
+    return voices[0]

@@ -86,6 +86,9 @@ class BatchConvertJob(BaseJob):
             "mirror_tree": self.mirror_tree,
         }
 
+    async def _resolved_targets(self) -> Any:
+        return msgspec.to_builtins(await resolve_targets(self.client, self.targets, tts=False))
+
     async def _resolve(self, journal: JobStore) -> None:
         stored = await journal.get_meta("resolved_targets")
         if stored is not None:

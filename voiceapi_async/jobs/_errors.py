@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._errors import InvalidRequestError, VoiceAPIError
+from .._errors import UnknownVoiceError as _UnknownVoiceError
 
 if TYPE_CHECKING:
     from ._events import JobPlan, JobSummary
@@ -29,8 +30,11 @@ class JobConfigError(JobError, InvalidRequestError):
     """The job's options are wrong; caught before anything is uploaded."""
 
 
-class UnknownVoiceError(JobConfigError):
-    """A target names a voice (or accent, narration style, TTS voice) the service does not have."""
+class UnknownVoiceError(JobConfigError, _UnknownVoiceError):
+    """A target names a voice (or accent, narration style, TTS voice) the service does not have.
+
+    Also a ``voiceapi_async.UnknownVoiceError``; ``suggestions`` lists close names.
+    """
 
 
 class JournalMismatchError(JobConfigError):

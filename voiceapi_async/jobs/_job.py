@@ -34,7 +34,11 @@ class BaseJob:
     """Shared machinery of ``BatchConvertJob`` and ``TTSJob``; these options apply to both.
 
     - ``output_dir``: where results go; the journal lives there too (``journal_path`` to move it).
-      Re-running a job with the same output directory resumes it.
+      Re-running a job with the same output directory resumes it.  The journal is created
+      only when a run really starts (voices, options and inputs checked, the cost guard
+      passed): ``plan()``, a dry run or a run that stops before starting leave nothing behind.
+    - ``new_job``: start over even if the journal holds another (or the same) job; the old
+      journal is kept, renamed ``<name>.<UTC time>.old``, when the new run starts.
     - ``project`` / ``folder``: found by name on the server, created if missing (``folder``
       defaults to the output directory's name).
     - ``upload_concurrency``: uploads/TTS requests (and their orders) in flight;
@@ -70,6 +74,7 @@ class BaseJob:
         project: str = "voiceapi-async jobs",
         folder: str | None = None,
         journal_path: str | Path | None = None,
+        new_job: bool = False,
         upload_concurrency: int = 4,
         download_concurrency: int = 4,
         max_active: int = 200,
@@ -121,6 +126,8 @@ class BaseJob:
             use_calibration=use_calibration,
         )
         self.force = force
+        self.new_job = new_job
+        self._staged: Journal | None = None
         self.retry_failed = retry_failed
         self.max_failures = max_failures
         self.adopt_account_limits = adopt_account_limits
@@ -145,13 +152,24 @@ class BaseJob:
     # -- the public API --------------------------------------------------------------------
 
     async def plan(self) -> JobPlan:
-        """Discover and validate the inputs (recorded in the journal) and price the job; nothing is spent.
+        """Discover and validate the inputs and price the job; nothing is spent and nothing written.
 
         Costs one credits request plus the voice lookups of the first call.
         """
-        async with self._open() as journal:
+        await self._drop_staged()
+        existing = self.resumes
+        journal = await Journal.scratch(copy_of=self.journal_path if existing else None).open()
+        try:
             await self._prepare(journal)
-            return await build_plan(self.client, journal)
+            plan = await build_plan(self.client, journal)
+        except BaseException:
+            await journal.close()
+            raise
+        if existing:
+            await journal.close()
+        else:
+            self._staged = journal  # a run() that follows starts from it instead of discovering again
+        return plan
 
     async def run_to_completion(self, on_progress: ProgressCallback | None = None) -> JobSummary:
         """Run to the end and return the summary (events are consumed internally)."""
@@ -177,7 +195,8 @@ class BaseJob:
         started = time.monotonic()
         status, error, stop_cause = JobStatus.CANCELLED, None, None
         engine: Engine | None = None
-        journal = await Journal(self.journal_path).open()
+        staged = not self.resumes
+        journal: JobStore = await self._take_staged() if staged else await Journal(self.journal_path).open()
         try:
             try:
                 if self.adopt_account_limits and self.client.rate_limiter.limits.fast is not None:
@@ -192,6 +211,9 @@ class BaseJob:
                     f"{plan.credits:.1f} s of credits; nothing was spent (pass force=True to run anyway)",
                     plan=plan,
                 )
+            if staged:  # everything checked: from now on the run is real, and journaled next to the job
+                assert isinstance(journal, Journal)
+                journal = await self._start_journal(journal)
             async for event in self._validation_failures(journal):
                 yield event
             try:
@@ -238,13 +260,26 @@ class BaseJob:
 
     # -- internals ---------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _open(self) -> AsyncIterator[JobStore]:
-        journal = await Journal(self.journal_path).open()
-        try:
-            yield journal
-        finally:
-            await journal.close()
+    @property
+    def resumes(self) -> bool:
+        """Whether a run now would continue the job journaled at ``journal_path`` (else it starts one)."""
+        return not self.new_job and self.journal_path.is_file()
+
+    async def _take_staged(self) -> Journal:
+        staged, self._staged = self._staged, None
+        return staged if staged is not None else await Journal.scratch().open()
+
+    async def _drop_staged(self) -> None:
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            await staged.close()
+
+    async def _start_journal(self, scratch: Journal) -> Journal:
+        """The checks passed: the scratch journal becomes the job's own (an old one is kept, renamed)."""
+        await asyncio.to_thread(_set_aside, self.journal_path)
+        await scratch.persist(self.journal_path)
+        await scratch.close()
+        return await Journal(self.journal_path).open()
 
     async def _prepare(self, journal: JobStore, *, reopen_failed: bool = False) -> None:
         identity = self._identity()
@@ -252,18 +287,38 @@ class BaseJob:
         if stored is None:
             self.job_id = uuid.uuid4().hex
             await journal.set_meta({"identity": identity, "job_id": self.job_id})
-        elif stored != identity:
-            changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
-            raise JournalMismatchError(
-                f"{self.journal_path} belongs to another job (different {', '.join(changed)}); "
-                "use another output directory or journal_path"
-            )
+        elif stored != identity and not await self._same_job(journal, stored, identity):
+            raise JournalMismatchError(self._mismatch(stored, identity))
         else:
             self.job_id = await journal.get_meta("job_id")
         if reopen_failed:
             await journal.reopen_failed()
         await self._resolve(journal)
         await self._discover(journal)
+
+    async def _same_job(self, journal: JobStore, stored: dict[str, Any], identity: dict[str, Any]) -> bool:
+        """Targets named differently (case, an id for a name) that resolve to the ids the journal holds."""
+        changed = {k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k)}
+        if changed != {"targets"}:
+            return False
+        held = await journal.get_meta("resolved_targets")
+        return held is not None and held == await self._resolved_targets()
+
+    async def _resolved_targets(self) -> Any:
+        """The requested targets resolved to ids, as the journal stores them (``None``: no targets)."""
+        return None
+
+    def _mismatch(self, stored: dict[str, Any], identity: dict[str, Any]) -> str:
+        changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
+        diffs = "; ".join(
+            f"{k}: the journal has {stored.get(k)!r}, this run asks for {identity.get(k)!r}" for k in changed
+        )
+        return (
+            f"{self.journal_path} is the journal of another job ({diffs}). To resume that job, run it with its"
+            " own options. To start a new job here, pass --new-job (API: new_job=True; the old journal is kept,"
+            " renamed); to keep both, give this job another --out DIR or --journal PATH (API: output_dir,"
+            " journal_path)."
+        )
 
     async def _validation_failures(self, journal: JobStore) -> AsyncIterator[JobEvent]:
         after = 0
@@ -329,6 +384,17 @@ async def _drain(work: Any, queue: asyncio.Queue[JobEvent]) -> AsyncIterator[Job
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+def _set_aside(journal_path: Path) -> None:
+    """Rename an old journal (with its WAL files) out of the way, keeping it."""
+    if not journal_path.exists():
+        return
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(f"{journal_path}{suffix}")
+        if old.exists():
+            old.rename(old.with_name(f"{journal_path.name}.{stamp}.old{suffix}"))
 
 
 def _check_name(name: str, what: str) -> str:

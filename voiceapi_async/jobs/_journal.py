@@ -16,8 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
 import time
+import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -271,6 +276,41 @@ class Journal(JobStore):
         #: Transactions committed and writes they held (group commits: writes > commits under load).
         self.commits = 0
         self.writes = 0
+        self._scratch_dir: str | None = None
+        self._copy_of: Path | None = None
+
+    @classmethod
+    def scratch(cls, copy_of: Path | None = None) -> Journal:
+        """A throw-away journal in a temporary directory, for plans, dry runs and a run's checks.
+
+        Nothing is written next to the job: a plan or a run that stops before starting
+        leaves no journal behind to lock the output directory.  ``copy_of``: start from an
+        existing journal's content (it is only read).  ``persist`` turns it into a real one.
+        """
+        scratch_dir = tempfile.mkdtemp(prefix="voiceapi-job-")
+        journal = cls(Path(scratch_dir) / "journal.sqlite")
+        journal._scratch_dir = scratch_dir
+        journal._copy_of = copy_of if copy_of is not None and copy_of.is_file() else None
+        weakref.finalize(journal, shutil.rmtree, scratch_dir, True)  # also if it is never closed
+        return journal
+
+    async def persist(self, path: Path) -> None:
+        """Copy this (scratch) journal to ``path``, atomically: the job's real journal from now on."""
+
+        def copy() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+            try:
+                dest = sqlite3.connect(partial)
+                try:
+                    self.db.backup(dest)
+                finally:
+                    dest.close()
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+
+        await self._run(copy)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -289,6 +329,12 @@ class Journal(JobStore):
             conn = _connect(self.path)
             worker: sqlite3.Connection | None = None
             try:
+                if self._copy_of is not None:
+                    source = sqlite3.connect(self._copy_of)
+                    try:
+                        source.backup(conn)
+                    finally:
+                        source.close()
                 conn.execute("PRAGMA journal_mode=WAL")
                 if not _check_version(conn, self.path):
                     conn.executescript(_SCHEMA)
@@ -325,6 +371,8 @@ class Journal(JobStore):
             await self._run(close)
         finally:
             self._executor.shutdown(wait=True)
+            if self._scratch_dir is not None:
+                shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
     async def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``statements`` in this loop turn's group commit; returns once it is committed."""

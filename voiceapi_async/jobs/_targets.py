@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 
 from .._client import VoiceClient
-from .._errors import InvalidRequestError, NotFoundError
+from .._errors import InvalidRequestError
+from .._errors import UnknownVoiceError as _UnknownVoiceError
 from .._models import ConversionTarget, TTSVoice, Voice
 from .._validation import check_label, sanitize_label
 from ._errors import JobConfigError, UnknownVoiceError
@@ -99,8 +100,8 @@ async def _voice(client: VoiceClient, name_or_id: str, cache: dict[str, Voice]) 
     if key not in cache:
         try:
             cache[key] = await client.voices.resolve(name_or_id)
-        except NotFoundError as exc:
-            raise UnknownVoiceError(f"unknown voice {name_or_id!r}: {exc.args[0]}") from None
+        except _UnknownVoiceError as exc:
+            raise UnknownVoiceError(str(exc), suggestions=exc.suggestions) from None
     return cache[key]
 
 

@@ -75,6 +75,9 @@ class TTSJob(BaseJob):
             "language": self.language,
         }
 
+    async def _resolved_targets(self) -> Any:
+        return msgspec.to_builtins(await resolve_targets(self.client, self.targets, tts=True, cache=self._voice_cache))
+
     async def _resolve(self, journal: JobStore) -> None:
         stored = await journal.get_meta("resolved_targets")
         if stored is not None:
