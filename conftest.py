@@ -2,7 +2,7 @@
 
 Each block gets, as a reader following the docs would have:
 
-* a running emulator (its own thread, so blocks calling ``asyncio.run`` work as well as
+* a running emulator (``EmulatorThread``: its own thread, so blocks calling ``asyncio.run`` work as well as
   blocks using top-level ``await``), with ``VOICEAPI_BASE_URL`` and ``VOICEAPI_API_KEY``
   set, and ``VOICEAPI_EMAIL`` / ``VOICEAPI_PASSWORD`` for session auth;
 * a fresh working directory holding the files the docs talk about: ``take1.wav`` and
@@ -16,14 +16,12 @@ run by pytest in a subprocess, as the user would run it.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.resources
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,52 +30,16 @@ import pytest
 from pytest_markdown_docs._runners import DefaultRunner, register_runner
 from pytest_markdown_docs.definitions import FenceTestDefinition
 
-from voiceapi_async.emulator import Emulator, EmulatorConfig, RateLimitConfig
+from voiceapi_async.emulator import EmulatorConfig, EmulatorThread, RateLimitConfig
+
+# The emulator's pytest plugin is opt-in, for this suite as for a user's.
+pytest_plugins = ["voiceapi_async.emulator.pytest_plugin"]
 
 TEXTS = [
     {"text": "Welcome to the library.", "label": "welcome"},
     {"text": "Chapter one. It was a bright cold day.", "label": "chapter 1"},
     {"text": "Thank you for listening."},
 ]
-
-
-class ThreadedEmulator:
-    """An ``Emulator`` served from its own thread and event loop, for synchronous callers."""
-
-    def __init__(self, config: EmulatorConfig) -> None:
-        self.config = config
-        self.emulator: Emulator | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="docs-emulator", daemon=True)
-
-    def __enter__(self) -> Emulator:
-        self._thread.start()
-        if not self._ready.wait(30) or self.emulator is None:
-            raise RuntimeError(f"the emulator did not start: {self._error!r}")
-        return self.emulator
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported by __enter__
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with Emulator(self.config) as emu:
-            self.emulator = emu
-            self._ready.set()
-            await self._stop.wait()
 
 
 def _docs_workdir(path: Path) -> None:
@@ -104,7 +66,7 @@ def _docs_snippet_environment(
         calibration_delay=0.05,
         rate_limits=RateLimitConfig.off(),
     )
-    with ThreadedEmulator(config) as emu:
+    with EmulatorThread(config) as emu:
         user = emu.users[0]
         monkeypatch.setenv("VOICEAPI_BASE_URL", emu.base_url)
         monkeypatch.setenv("VOICEAPI_API_KEY", user.api_key)

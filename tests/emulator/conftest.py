@@ -15,13 +15,6 @@ from voiceapi_async.emulator import Emulator, EmulatorConfig, ManualClock, RateL
 from voiceapi_async.emulator import pytest_plugin as _plugin
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The plugin is normally loaded by the ``pytest11`` entry point of the installed package;
-    # register it here when running from a source tree.
-    if not config.pluginmanager.has_plugin("voiceapi_async"):
-        config.pluginmanager.register(_plugin, "voiceapi_async")
-
-
 def wav_bytes(seconds: float = 1.0, freq: float = 200.0, rate: int = 8000, channels: int = 1) -> bytes:
     n = int(seconds * rate)
     mono = [int(8000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(n)]

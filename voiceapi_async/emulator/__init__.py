@@ -21,6 +21,7 @@ from ._counters import Counters
 from ._emulator import Emulator, ManualClock
 from ._handlers import ALL_ROUTES
 from ._store import SeededUser
+from ._thread import EmulatorThread
 
 __all__ = [
     "NAMED_VOICES",
@@ -28,6 +29,7 @@ __all__ = [
     "Counters",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorThread",
     "FaultConfig",
     "ManualClock",
     "RateLimitConfig",

@@ -1,5 +1,10 @@
 """pytest plugin: the ``voiceapi_emulator`` fixture, a running ``Emulator`` per test.
 
+Opt-in (installing the SDK registers nothing with pytest): in your top-level
+``conftest.py``::
+
+    pytest_plugins = ["voiceapi_async.emulator.pytest_plugin"]
+
 Configure it per test with a marker (fields of ``EmulatorConfig``)::
 
     @pytest.mark.voiceapi_emulator(conversion_error_rate=1.0)
@@ -7,29 +12,25 @@ Configure it per test with a marker (fields of ``EmulatorConfig``)::
 
 or for a whole module/conftest by overriding the ``voiceapi_emulator_config`` fixture.
 Defaults are fast: processing delays of ~0.05 s and no rate limits.
+
+The fixture is synchronous and the emulator runs on its own event loop in a background
+thread, so it works the same under pytest-asyncio (strict or auto mode), under anyio's
+pytest plugin, and in synchronous tests.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from ._config import EmulatorConfig, RateLimitConfig
 from ._emulator import Emulator
+from ._thread import EmulatorThread
 
 __all__ = ["fast_config", "voiceapi_emulator", "voiceapi_emulator_config"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-try:
-    import pytest_asyncio
-
-    _async_fixture = cast(Callable[[F], F], pytest_asyncio.fixture)
-except ImportError:  # pragma: no cover - the fixture then needs another async plugin
-    _async_fixture = cast(Callable[[F], F], pytest.fixture)
 
 
 def fast_config(**changes: Any) -> EmulatorConfig:
@@ -55,13 +56,12 @@ def voiceapi_emulator_config() -> EmulatorConfig:
     return fast_config()
 
 
-@_async_fixture
-async def voiceapi_emulator(
-    request: pytest.FixtureRequest, voiceapi_emulator_config: EmulatorConfig
-) -> AsyncIterator[Emulator]:
+@pytest.fixture
+def voiceapi_emulator(request: pytest.FixtureRequest, voiceapi_emulator_config: EmulatorConfig) -> Iterator[Emulator]:
+    """A running emulator (``base_url``, ``api_key``, ``counters``, ``set_faults``...), stopped after the test."""
     cfg = voiceapi_emulator_config
     marker = request.node.get_closest_marker("voiceapi_emulator")
     if marker is not None:
         cfg = dataclasses.replace(cfg, **marker.kwargs)
-    async with Emulator(cfg) as emu:
+    with EmulatorThread(cfg) as emu:
         yield emu
