@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 # the package and its `cli` extra, nothing of the test tool chain).
 CLI_STAMP := $(VENV)/.installed-cli
 DEV_STAMP := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo lint typecheck typecheck-wheel pytest bench clean
+.PHONY: test docs demo lint typecheck typecheck-wheel pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(CLI_STAMP): $(BIN)/python pyproject.toml
 
 $(DEV_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,cli]'
+	touch $@
+
+$(DOCS_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
 	touch $@
 
 lint: $(DEV_STAMP)
@@ -35,7 +40,11 @@ typecheck-wheel: $(DEV_STAMP)
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck typecheck-wheel pytest
+test: lint typecheck typecheck-wheel pytest docs
+
+# the documentation site into site/ (strict: a broken link or reference fails the build)
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: $(CLI_STAMP)
 	$(BIN)/voiceapi-async demo
@@ -45,4 +54,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache

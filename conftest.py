@@ -11,7 +11,8 @@ Each block gets, as a reader following the docs would have:
 A block the docs show but that cannot run here is fenced ``python notest``; blocks that
 continue an earlier one are fenced ``python continuation``. A block fenced
 ``python runner:PytestFile`` is a user's test file: it is written to an empty project and
-run by pytest in a subprocess, as the user would run it.
+run by pytest in a subprocess, as the user would run it. In docs/ (mkdocs' superfences)
+options go in braces: ``{.python runner:PytestFile}``.
 """
 
 from __future__ import annotations
