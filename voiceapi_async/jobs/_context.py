@@ -186,13 +186,17 @@ class EngineContext:
         await self.journal.set_output(out.item_seq, out.target, OutputStage.FAILED, error=reason)
         await self.settle(out.item_seq)
 
-    async def settle(self, seq: int) -> None:
-        """End a converting item once all its outputs are final: done, or failed if any output failed."""
+    async def settle(self, seq: int, item: ItemRow | None = None) -> None:
+        """End a converting item once all its outputs are final: done, or failed if any output failed.
+
+        ``item``: the caller's copy of the item's row (its key and name), if it has one.
+        """
         outcome = await self.journal.settle_item(seq)
         if outcome is None:
             return
         self.move(seq, ItemStage.CONVERTING, outcome)
-        item = await self.journal.item(seq)
+        if item is None or outcome is not ItemStage.DONE:
+            item = await self.journal.item(seq)
         if outcome is ItemStage.DONE:
             outputs = await self.journal.outputs_of(seq)
             await self.emit(

@@ -122,7 +122,7 @@ class Downloader:
                 size=downloaded.size,
             )
         )
-        await self.ctx.settle(out.item_seq)
+        await self.ctx.settle(out.item_seq, item)
 
     async def _defer(self, item: ItemRow, out: OutputRow, file_name: str, last: str) -> None:
         """Download again after a back-off, or leave the output for the next run."""

@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import VoiceClient
 from .._errors import AuthenticationError, RateLimitStoreError
@@ -222,11 +225,11 @@ class BaseJob:
             except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             tracker = StageTracker(await journal.counts(), counter, on_progress)
-            queue: asyncio.Queue[JobEvent] = asyncio.Queue(_EVENT_QUEUE)
+            send, receive = anyio.create_memory_object_stream[JobEvent](_EVENT_QUEUE)
             engine = Engine(
-                self.client, journal, self._kind(), self.options, project_id, self.output_dir, tracker, queue.put
+                self.client, journal, self._kind(), self.options, project_id, self.output_dir, tracker, send.send
             )
-            async for event in _drain(engine.run(), queue):
+            async for event in _drain(engine.run, send, receive):
                 yield event
             tracker.report()
             counts = await journal.counts()
@@ -362,25 +365,29 @@ class BaseJob:
         )
 
 
-async def _drain(work: Any, queue: asyncio.Queue[JobEvent]) -> AsyncIterator[JobEvent]:
-    """Yield the events ``work`` puts on ``queue`` while it runs; re-raise its error; cancel it if we stop."""
-    task: asyncio.Task[None] = asyncio.ensure_future(work)
-    getter: asyncio.Future[JobEvent] | None = None
+async def _drain(
+    run: Callable[[], Awaitable[None]],
+    send: MemoryObjectSendStream[JobEvent],
+    receive: MemoryObjectReceiveStream[JobEvent],
+) -> AsyncIterator[JobEvent]:
+    """Yield the events ``run`` sends while it runs; re-raise its error; cancel it if we stop.
+
+    ``run`` goes in a task of its own (not a task group: this is an async generator,
+    which may be suspended at a ``yield`` indefinitely); its end closes ``send``, which
+    ends the loop below.
+    """
+
+    async def work() -> None:
+        async with send:
+            await run()
+
+    task: asyncio.Task[None] = asyncio.ensure_future(work())
     try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield getter.result()
-                continue
-            getter.cancel()
-            while not queue.empty():
-                yield queue.get_nowait()
-            task.result()
-            return
+        async with receive:
+            async for event in receive:
+                yield event
+        await task
     finally:
-        if getter is not None:
-            getter.cancel()
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

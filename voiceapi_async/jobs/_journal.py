@@ -410,22 +410,26 @@ class Journal(JobStore):
             self._checkpoint()
 
     def _transaction(self, writes: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-        """One transaction for a batch of writes; a write that raises is rolled back alone (savepoint)."""
+        """One transaction for a batch of writes.
+
+        If a write raises, the batch is rolled back and each write is run again in a
+        transaction of its own, so that only the faulty one fails (rare: no savepoint per write).
+        """
         db = self.db
-        results: list[Any] = []
         db.execute("BEGIN IMMEDIATE")
         try:
+            results = [write(db) for write in writes]
+        except Exception:
+            db.execute("ROLLBACK")
             if len(writes) == 1:
-                results.append(writes[0](db))
-            else:
-                for write in writes:
-                    db.execute("SAVEPOINT w")
-                    try:
-                        results.append(write(db))
-                    except Exception as exc:
-                        db.execute("ROLLBACK TO w")
-                        results.append(_Failed(exc))
-                    db.execute("RELEASE w")
+                raise
+            results = []
+            for write in writes:
+                try:
+                    results.extend(self._transaction([write]))
+                except Exception as one:
+                    results.append(_Failed(one))
+            return results
         except BaseException:
             db.execute("ROLLBACK")
             raise
