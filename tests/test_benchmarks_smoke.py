@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark suite: B1 and B5 run end to end in a tiny mode.
+"""Smoke test of the benchmark suite: B1, B5 and B6 run end to end in a tiny mode.
 
 Only the shape of the results is checked (keys present, numbers positive) — never a
 timing threshold: the figures of a tiny run mean nothing, and machines are noisy.
@@ -14,7 +14,7 @@ pytest.importorskip("httpx")
 pytest.importorskip("pydantic")
 pytest.importorskip("requests")
 
-from benchmarks import b1_overhead, b5_emulator
+from benchmarks import b1_overhead, b5_emulator, b6_pipeline
 from benchmarks._common import Options, machine, markdown
 
 TINY = Options(tiny=True, runs=1, verbose=False)
@@ -47,3 +47,12 @@ def test_b5_tiny_measures_the_emulator() -> None:
         assert {"rps", "requests", "errors", "emulator_cpu_ms", "emulator_cpu_util"} <= set(r)
         assert _positive(r["rps"]) and r["requests"] > 0 and r["errors"] == 0
     assert _positive(result.raw["small_get_rps"])
+
+
+def test_b6_tiny_runs_the_job_and_the_raw_pipeline_on_the_same_files() -> None:
+    result = b6_pipeline.run(TINY)
+    (run,) = result.raw["runs"]
+    assert run["raw"]["done"] == run["files"] == run["job"]["done"] > 0
+    assert _positive(run["raw"]["cpu"]) and _positive(run["job"]["cpu"]) and _positive(run["job"]["emulator_cpu"])
+    assert [g.unit for g in result.goals] == ["x", "files/s", "files/s"]
+    assert all(_positive(g.value) for g in result.goals)

@@ -1,0 +1,137 @@
+"""B6 — the orchestrator's CPU per file against a raw aiohttp pipeline doing the same requests.
+
+Tiny generated WAVs (as in B4) go through a one-voice ``BatchConvertJob`` (upload, order,
+bulk poll, streamed download, every step journaled) and through ``_rawpipe`` (the same
+upload, order, per-file GET until done and streamed download in plain aiohttp, no
+journal), each in a fresh process pinned to the client core, at the same concurrency,
+against one emulator process on the other core (delays 0, rate limits off), in the
+same run.  Reported: CPU per file (user + system, all threads, from the start of the
+job to its summary) of each, their ratio, the job's files per second, and the
+emulator's CPU use meanwhile (well under 100% of its core: the emulator is not what
+limits the job).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ._batch import batch_against, voice_ids, write_tiny_wavs
+from ._common import BenchResult, Goal, Options, Table, median, spread
+from ._emuproc import EmulatorProcess
+from ._rawpipe import run_raw
+
+CONCURRENCY = 16
+GOAL_RATIO = 1.5
+GOAL_RATE = 600.0
+JOB = {
+    "upload_concurrency": CONCURRENCY,
+    "download_concurrency": CONCURRENCY,
+    "poll_interval": 0.02,
+    "max_poll_interval": 0.05,
+}
+
+
+def files(opts: Options) -> int:
+    return 40 if opts.tiny else (1000 if opts.quick else 3000)
+
+
+def _emulator_config() -> Any:
+    from voiceapi_async.emulator import EmulatorConfig, RateLimitConfig
+
+    return EmulatorConfig(rate_limits=RateLimitConfig.off(), original_delay=0.0, conversion_delay=(0.0, 0.0))
+
+
+def measure(opts: Options) -> list[dict[str, Any]]:
+    n = files(opts)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b6-") as tmp:
+        root = Path(tmp)
+        write_tiny_wavs(root / "in", n)
+        for i in range(1 if opts.tiny else opts.runs):
+            with EmulatorProcess(_emulator_config()) as emu:
+                raw_spec = {
+                    "base_url": emu.base_url,
+                    "api_key": emu.api_key,
+                    "inputs": str(root / "in"),
+                    "output": str(root / "raw"),
+                    "voice_id": voice_ids(emu, 1)[0],
+                    "concurrency": CONCURRENCY,
+                }
+                raw = run_raw(raw_spec)
+                if raw["done"] != n:
+                    raise RuntimeError(f"the raw pipeline wrote {raw['done']} of {n} files")
+                job = batch_against(emu, root / "in", root / "job", 1, job=JOB)
+            runs.append({"files": n, "raw": raw, "job": job})
+            opts.log(
+                f"  B6 run {i + 1}: job {job['cpu'] / n * 1000:.2f} ms/file, raw {raw['cpu'] / n * 1000:.2f} ms/file,"
+                f" {n / job['wall']:.0f} files/s, emulator {job['emulator_cpu'] / job['wall']:.0%}"
+            )
+            shutil.rmtree(root / "raw", ignore_errors=True)
+            shutil.rmtree(root / "job", ignore_errors=True)
+    return runs
+
+
+def run(opts: Options) -> BenchResult:
+    runs = measure(opts)
+    res = BenchResult("B6", "orchestrator CPU per file", raw={"runs": runs, "concurrency": CONCURRENCY})
+    n = runs[0]["files"]
+    job_ms = [r["job"]["cpu"] / n * 1000 for r in runs]
+    raw_ms = [r["raw"]["cpu"] / n * 1000 for r in runs]
+    ratios = [r["job"]["cpu"] / r["raw"]["cpu"] for r in runs]
+    rates = [n / r["job"]["wall"] for r in runs]
+    raw_rates = [n / r["raw"]["wall"] for r in runs]
+    emu_use = [r["job"]["emulator_cpu"] / r["job"]["wall"] for r in runs]
+    journal = [r["job"]["journal_bytes"] / n for r in runs]
+    res.tables.append(
+        Table(
+            f"{n:,} tiny files, 1 voice, concurrency {CONCURRENCY}, emulator delays 0 and limits off",
+            ["pipeline", "CPU ms / file", "range", "files / s", "range", "journal bytes / file"],
+            [
+                ["raw aiohttp (no journal)", median(raw_ms), spread(raw_ms), median(raw_rates), spread(raw_rates), 0],
+                ["BatchConvertJob", median(job_ms), spread(job_ms), median(rates), spread(rates), median(journal)],
+            ],
+            "CPU: user + system of the whole client process, all threads. The raw pipeline asks for each"
+            " conversion with its own GET; the job polls the project in bulk.",
+        )
+    )
+    res.tables.append(
+        Table(
+            "Ratio and the emulator's load during the job",
+            ["job / raw CPU per file", "range", "emulator CPU use (of one core)"],
+            [[median(ratios), spread(ratios), median(emu_use)]],
+        )
+    )
+    res.goals.append(
+        Goal(
+            "orchestrator CPU per file vs raw aiohttp",
+            f"<= {GOAL_RATIO}x",
+            median(ratios),
+            median(ratios) <= GOAL_RATIO,
+            "x",
+        )
+    )
+    res.goals.append(
+        Goal(
+            "files per second on one client core",
+            f">= {GOAL_RATE:.0f}",
+            median(rates),
+            median(rates) >= GOAL_RATE,
+            "files/s",
+            note=f"wall clock; emulator at {median(emu_use):.0%} of its core",
+        )
+    )
+    ceiling = [1000 / ms for ms in job_ms]
+    res.goals.append(
+        Goal(
+            "files per client CPU-second (the one-core ceiling)",
+            f">= {GOAL_RATE:.0f}",
+            median(ceiling),
+            median(ceiling) >= GOAL_RATE,
+            "files/s",
+            note="1 / CPU per file: what one core would sustain if nothing else ran on it",
+        )
+    )
+    return res
