@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -46,3 +47,38 @@ def make_tree(root: Path, n_wav: int, n_flac: int = 0, *, subdirs: int = 1) -> l
             path.write_bytes(flac_bytes(0.5))
         paths.append(path)
     return paths
+
+
+_MPEG2_L3_KBPS = {
+    8: 1,
+    16: 2,
+    24: 3,
+    32: 4,
+    40: 5,
+    48: 6,
+    56: 7,
+    64: 8,
+    80: 9,
+    96: 10,
+    112: 11,
+    128: 12,
+    144: 13,
+    160: 14,
+}
+
+
+def mp3_frame(kbps: int, rate: int = 16000, xing: tuple[int, int] | None = None) -> bytes:
+    """One silent MPEG-2 Layer III mono frame (576 samples); ``xing``: a VBR header (frames, bytes)."""
+    sr_index = {22050: 0, 24000: 1, 16000: 2}[rate]
+    header = bytes([0xFF, 0xF3, (_MPEG2_L3_KBPS[kbps] << 4) | (sr_index << 2), 0xC0])
+    body = bytearray(72 * kbps * 1000 // rate - 4)
+    if xing is not None:  # after the 9 bytes of mono side information
+        body[9:25] = b"Xing" + struct.pack(">III", 3, *xing)
+    return header + bytes(body)
+
+
+def mp3_bytes(kbps: Sequence[int], rate: int = 16000, *, vbr_header: bool = False) -> tuple[bytes, float]:
+    """MP3 frames at these bitrates (one per entry), and their exact duration in seconds."""
+    frames = [mp3_frame(k, rate) for k in kbps]
+    head = [mp3_frame(kbps[0], rate, xing=(len(frames), sum(map(len, frames))))] if vbr_header else []
+    return b"".join(head + frames), len(frames) * 576 / rate

@@ -1,8 +1,10 @@
 """Local validation of audio files: format by content, duration from the headers.
 
 Blocking (plain file reads of a few KiB); callers run it in a worker thread.  WAV and
-FLAC durations are exact; OGG (last page granule) and MP3 (first frame bitrate) are
-estimates, good enough for a cost plan.  Nothing here reads a whole file.
+FLAC durations are exact, OGG's comes from the last page's granule position, and MP3's
+from ``mutagen`` (every MPEG version and layer, the Xing/VBRI frame count of VBR files;
+a first-frame bitrate guess was 37 % short for 16 kHz MPEG-2 files).  Nothing here
+reads a whole file.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .._uploads import AUDIO_HEAD_BYTES, AudioFormat, audio_without_data, sniff_audio_format
 
 __all__ = ["AudioInfo", "CorruptAudioError", "probe_audio"]
 
-_MP3_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0)
 _MAX_CHUNKS = 64
 
 
@@ -57,7 +58,7 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
         elif fmt is AudioFormat.OGG:
             duration = _ogg_duration(f, head, size)
         else:
-            duration = _mp3_duration(f, head, size)
+            duration = _mp3_duration(f)
     return AudioInfo(fmt, size, duration)
 
 
@@ -116,13 +117,15 @@ def _ogg_duration(f: BinaryIO, head: bytes, size: int) -> float | None:
     return round(int.from_bytes(tail[j + 6 : j + 14], "little") / rate, 3)
 
 
-def _mp3_duration(f: BinaryIO, head: bytes, size: int) -> float | None:
-    start = 0
-    if head[:3] == b"ID3" and len(head) >= 10:
-        start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
-    f.seek(start)
-    frame = f.read(4)
-    if len(frame) < 4 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0:
+def _mp3_duration(f: BinaryIO) -> float | None:
+    """The duration ``mutagen`` reads from the MPEG headers; ``None`` when it finds no audio frame."""
+    from mutagen import MutagenError  # imported on the first MP3: other batches do not pay for it
+    from mutagen.mp3 import MP3
+
+    f.seek(0)
+    try:
+        audio: Any = MP3(f)  # type: ignore[no-untyped-call]  # mutagen's MP3 is not annotated
+        length = float(audio.info.length)
+    except (MutagenError, EOFError, struct.error):
         return None
-    kbps = _MP3_KBPS[frame[2] >> 4]
-    return round((size - start) * 8 / (kbps * 1000), 3) if kbps else None
+    return round(length, 3) if length > 0 else None

@@ -120,6 +120,9 @@ class BatchConvertJob(BaseJob):
                 "label": marked_label(source.rel.stem, self.job_id, source.key),
                 "n_targets": len(self.targets),
             }
+            if source.error is not None:
+                items.append(NewItem(**common, error=source.error))
+                continue
             try:
                 info = probe_audio(source.path, max_size=self.max_file_size)
             except OSError as exc:

@@ -131,6 +131,8 @@ class BaseJob:
         self.force = force
         self.new_job = new_job
         self._staged: Journal | None = None
+        #: Requests of a ``plan()`` before ``run()`` (voice lookups, credits): the run's summary counts them.
+        self._setup = RequestCounter()
         self.retry_failed = retry_failed
         self.max_failures = max_failures
         self.adopt_account_limits = adopt_account_limits
@@ -162,12 +164,15 @@ class BaseJob:
         await self._drop_staged()
         existing = self.resumes
         journal = await Journal.scratch(copy_of=self.journal_path if existing else None).open()
+        self.client.add_event_hook(self._setup)
         try:
             await self._prepare(journal)
             plan = await build_plan(self.client, journal)
         except BaseException:
             await journal.close()
             raise
+        finally:
+            self.client.remove_event_hook(self._setup)
         if existing:
             await journal.close()
         else:
@@ -193,7 +198,7 @@ class BaseJob:
         reported (``ItemFailed(stage="validate")``) at the start of every run.  Use it as
         ``async with contextlib.aclosing(job.run()) as events:`` when you may stop early.
         """
-        counter = RequestCounter()
+        counter, self._setup = self._setup, RequestCounter()  # the set-up requests of a plan() count too
         self.client.add_event_hook(counter)
         started = time.monotonic()
         status, error, stop_cause = JobStatus.CANCELLED, None, None

@@ -26,11 +26,16 @@ _BATCH = 256
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One input file.  ``key`` (its absolute path) identifies it across runs; ``rel`` names its outputs."""
+    """One input file.  ``key`` (its absolute path) identifies it across runs; ``rel`` names its outputs.
+
+    ``error``: the input cannot be used at all (a directory that could not be listed); it
+    is reported as a failed input rather than skipped silently.
+    """
 
     path: Path
     key: str
     rel: PurePosixPath
+    error: str | None = None
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -40,8 +45,13 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def _walk(root: Path, include: Sequence[str], exclude: Sequence[str], skip: Path | None) -> Iterator[SourceFile]:
-    """Files under ``root`` in a stable (sorted) order; hidden entries and ``skip`` are left out."""
-    for dirpath, dirnames, filenames in os.walk(root):
+    """Files under ``root`` in a stable (sorted) order; hidden entries and ``skip`` are left out.
+
+    A directory that cannot be listed is yielded as an input with an ``error``.
+    """
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
+        yield from _unreadable(unreadable, root)
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames if not d.startswith(".") and (skip is None or (here / d).resolve() != skip)
@@ -53,6 +63,15 @@ def _walk(root: Path, include: Sequence[str], exclude: Sequence[str], skip: Path
             rel = PurePosixPath(path.relative_to(root).as_posix())
             if _matches(str(rel), include) and not _matches(str(rel), exclude):
                 yield SourceFile(path, str(path.resolve()), rel)
+    yield from _unreadable(unreadable, root)
+
+
+def _unreadable(errors: list[OSError], root: Path) -> Iterator[SourceFile]:
+    while errors:
+        exc = errors.pop(0)
+        path = Path(exc.filename) if exc.filename else root
+        rel = PurePosixPath(path.relative_to(root).as_posix()) if path != root else PurePosixPath(path.name)
+        yield SourceFile(path, str(path.resolve()), rel, error=f"cannot read the directory: {exc.strerror or exc}")
 
 
 def _expand(entry: PathLike, include: Sequence[str], exclude: Sequence[str], skip: Path | None) -> Iterator[SourceFile]:

@@ -45,10 +45,13 @@ TTSInputs = str | os.PathLike[str] | Sequence[str | TextItem] | AsyncIterable[st
 
 @dataclass(frozen=True)
 class TextSource:
+    """One text to speak; ``error``: a record that cannot be spoken (an empty text), reported as a failed input."""
+
     key: str
     item: TextItem
     part: int
     parts: int
+    error: str | None = None
 
 
 def split_text(text: str, limit: int = TEXT_MAX) -> list[str]:
@@ -94,12 +97,10 @@ def _pieces(text: str, limit: int) -> Iterator[str]:
             yield word_run
 
 
-def _item_from_mapping(row: dict[str, Any], where: str) -> TextItem | None:
+def _item_from_mapping(row: dict[str, Any], where: str) -> TextItem:
     text = row.get("text")
     if text is None:
         raise JobConfigError(f"{where}: no 'text' field")
-    if not str(text).strip():
-        return None
 
     def opt(name: str) -> str | None:
         value = row.get(name)
@@ -120,9 +121,7 @@ def _read_file(path: Path) -> Iterator[tuple[str, TextItem]]:
             if not reader.fieldnames or "text" not in reader.fieldnames:
                 raise JobConfigError(f"{path}: a CSV needs a header with a 'text' column")
             for n, row in enumerate(reader, start=2):
-                item = _item_from_mapping(row, f"{path}:{n}")
-                if item is not None:
-                    yield str(n), item
+                yield str(n), _item_from_mapping(row, f"{path}:{n}")
         elif suffix in (".jsonl", ".ndjson"):
             for n, line in enumerate(f, start=1):
                 if not line.strip():
@@ -135,9 +134,7 @@ def _read_file(path: Path) -> Iterator[tuple[str, TextItem]]:
                     row = {"text": row}
                 if not isinstance(row, dict):
                     raise JobConfigError(f"{path}:{n}: expected an object with a 'text' field")
-                item = _item_from_mapping(row, f"{path}:{n}")
-                if item is not None:
-                    yield str(n), item
+                yield str(n), _item_from_mapping(row, f"{path}:{n}")
         else:
             for n, line in enumerate(f, start=1):
                 if line.strip():
@@ -146,6 +143,9 @@ def _read_file(path: Path) -> Iterator[tuple[str, TextItem]]:
 
 def _explode(key: str, item: TextItem) -> Iterator[TextSource]:
     parts = split_text(item.text)
+    if not parts:  # a record without text: reported, not dropped
+        yield TextSource(key, item, 0, 1, error="empty text: nothing to speak")
+        return
     if len(parts) == 1:
         yield TextSource(key, TextItem(parts[0], item.voice, item.label, item.tts_voice, item.language), 0, 1)
         return
@@ -181,9 +181,7 @@ async def iter_text_batches(inputs: TTSInputs) -> AsyncIterator[list[TextSource]
         return
     batch = []
     async for n, value in _numbered(inputs):
-        item = _as_item(value)
-        if item.text.strip():
-            batch.extend(_explode(str(n), item))
+        batch.extend(_explode(str(n), _as_item(value)))
         if len(batch) >= _BATCH:
             yield batch
             batch = []

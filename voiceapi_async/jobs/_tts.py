@@ -102,6 +102,9 @@ class TTSJob(BaseJob):
 
     async def _new_item(self, source: TextSource) -> NewItem:
         item = source.item
+        if source.error is not None:
+            name = item.label or f"text {source.key}"
+            return NewItem(key=source.key, name=name, source=item.text, rel=source.key, error=source.error)
         extra: dict[str, Any] = {}
         targets = self._resolved
         if item.voice is not None:  # resolved before anything is sent: an unknown voice stops the job here
