@@ -72,8 +72,8 @@ async def cmd_voices(client: VoiceClient, args: argparse.Namespace, out: Output)
             v.age_group or "",
             v.pitch_group or "",
             v.nationality or "",
-            ", ".join(a.info.name for a in v.accents),
-            ", ".join(s.info.name for s in v.narration_styles),
+            ", ".join(a.name or a.id for a in v.accents),
+            ", ".join(s.name or s.id for s in v.narration_styles),
         )
         for v in voices
     ]

@@ -16,6 +16,7 @@ __all__ = [
     "RecordingType",
     "Species",
     "TTSVoiceVisibility",
+    "TrustLevel",
     "Visibility",
     "VoiceSortField",
 ]
@@ -113,3 +114,12 @@ class VoiceSortField(OpenEnum):
     PITCH = "pitch"
     RATING = "rating"
     CREATED_AT = "created_at"
+
+
+class TrustLevel(OpenEnum):
+    """The account's trust level (``UserData.t_level``)."""
+
+    GRAY = "gray"
+    RED = "red"
+    ORANGE = "orange"
+    GREEN = "green"

@@ -77,7 +77,7 @@ class Recording(Model):
     microphone: str | None = None
     size: int | None = None
     duration: float = 0
-    starred: bool = False
+    starred: bool | None = False
     tts: bool = False
     tts_voice: str | None = None
     tts_voice_id: str | None = None

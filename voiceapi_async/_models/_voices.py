@@ -1,4 +1,9 @@
-"""Marketplace voices, their accents and narration styles, and TTS voices."""
+"""Marketplace voices, their accents and narration styles, and TTS voices.
+
+What the OpenAPI does not mark required may be absent or ``null`` (FastAPI sends unset
+optional fields as ``null``): such fields are ``X | None``, with the documented default
+when absent.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ __all__ = [
     "AccentSettings",
     "NarrationStyle",
     "NarrationStyleInfo",
+    "NarrationStyleSamples",
     "NarrationStyleSettings",
     "TTSVoice",
     "Tier",
@@ -36,18 +42,25 @@ class AccentInfo(Model):
 
 
 class AccentSettings(Model):
-    favorite: bool = False
-    semitones_correction: float = 0
+    favorite: bool | None = False
+    semitones_correction: float | None = 0
 
 
 class Accent(Model):
+    """One accent of a voice (speech-to-speech).  ``info`` may be missing on some servers."""
+
     id: str
-    info: AccentInfo
+    info: AccentInfo | None = None
     is_default: bool = False
     native: bool = False
     tiers: list[Tier] = msgspec.field(default_factory=list)
-    available: bool = False
+    available: bool | None = False
     settings: AccentSettings | None = None
+
+    @property
+    def name(self) -> str | None:
+        """``info.name``, or ``None`` when the server sent no ``info``."""
+        return self.info.name if self.info is not None else None
 
 
 class NarrationStyleInfo(Model):
@@ -55,15 +68,26 @@ class NarrationStyleInfo(Model):
 
 
 class NarrationStyleSettings(Model):
-    favorite: bool = False
+    favorite: bool | None = False
 
 
 class NarrationStyle(Model):
+    """One narration style of a voice (text-to-speech).
+
+    ``tags`` (e.g. ``["calm", "audiobook"]``) is how the vendor's own TTS helper picks a
+    style; servers that do not send them leave it ``None``.  ``info`` may be missing too.
+    """
+
     id: str
-    info: NarrationStyleInfo
+    info: NarrationStyleInfo | None = None
     is_default: bool = False
     tags: list[str] | None = None
     settings: NarrationStyleSettings | None = None
+
+    @property
+    def name(self) -> str | None:
+        """``info.name``, or ``None`` when the server sent no ``info``."""
+        return self.info.name if self.info is not None else None
 
 
 class Voice(Model):
@@ -86,8 +110,8 @@ class Voice(Model):
     rating: int = 0
     active: bool = True
     created_at: dt.datetime | None = None
-    favorite: bool = False
-    available: bool = False
+    favorite: bool | None = False
+    available: bool | None = False
     accents: list[Accent] = msgspec.field(default_factory=list)
     narration_styles: list[NarrationStyle] = msgspec.field(default_factory=list)
     tiers: list[Tier] = msgspec.field(default_factory=list)
@@ -122,12 +146,22 @@ class Voice(Model):
 
 
 class TTSVoice(Model):
+    """A text-to-speech voice; only ``id`` is guaranteed (``name`` may be absent or ``null``)."""
+
     id: str
-    name: str = ""
+    name: str | None = None
     visibility: TTSVoiceVisibility | None = None
     f0: float | None = None
-    is_default: bool = False
+    is_default: bool | None = None
 
 
 class AccentSamples(Model):
-    samples: dict[str, Any] = msgspec.field(default_factory=dict)
+    """The audio samples of an accent (``None`` when the server has none to give)."""
+
+    samples: dict[str, Any] | None = None
+
+
+class NarrationStyleSamples(Model):
+    """The audio samples of a narration style (``None`` when the server has none to give)."""
+
+    samples: dict[str, Any] | None = None

@@ -86,7 +86,7 @@ class ResolvedTarget(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-def _pick(kind: str, wanted: str, options: Sequence[tuple[str, Sequence[str]]], voice: Voice) -> str:
+def _pick(kind: str, wanted: str, options: Sequence[tuple[str, Sequence[str | None]]], voice: Voice) -> str:
     low = wanted.casefold()
     for option_id, names in options:
         if option_id == wanted or any(n and n.casefold() == low for n in names):
@@ -120,11 +120,11 @@ async def resolve_targets(
         voice = await _voice(client, target.voice, cache)
         accent_id = None
         if target.accent is not None:
-            accents = [(a.id, (a.info.name, a.info.short_name, a.info.locale)) for a in voice.accents]
+            accents = [(a.id, (a.info.name, a.info.short_name, a.info.locale) if a.info else ()) for a in voice.accents]
             accent_id = _pick("accent", target.accent, accents, voice)
         style_id = None
         if target.narration_style is not None:
-            styles = [(s.id, (s.info.name,)) for s in voice.narration_styles]
+            styles = [(s.id, (s.name,)) for s in voice.narration_styles]
             style_id = _pick("narration style", target.narration_style, styles, voice)
         elif target.narration_style_tags is not None:
             try:
@@ -161,7 +161,7 @@ def resolve_tts_voice(name_or_id: str, voices: Sequence[TTSVoice]) -> str:
     """The id of a TTS voice given by name or id."""
     low = name_or_id.casefold()
     for v in voices:
-        if v.id == name_or_id or v.name.casefold() == low:
+        if v.id == name_or_id or (v.name or "").casefold() == low:
             return v.id
-    names = ", ".join(sorted(v.name for v in voices)) or "none"
+    names = ", ".join(sorted(v.name for v in voices if v.name)) or "none"
     raise UnknownVoiceError(f"unknown TTS voice {name_or_id!r} (available: {names})")
