@@ -30,6 +30,7 @@ TOP_LEVEL = {
     "__version__",
     # errors
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",

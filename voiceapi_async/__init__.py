@@ -14,6 +14,7 @@ from ._config import RetryPolicy, Timeout
 from ._downloads import DownloadedFile
 from ._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -81,6 +82,7 @@ from ._version import __version__
 __all__ = [
     "DEFAULT_BASE_URL",
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AccentSamples",

@@ -7,6 +7,7 @@ no request bodies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from ._models import ValidationErrorItem
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -175,6 +177,73 @@ class APIStatusError(VoiceAPIError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status_code={self.status_code}, path={self.path!r}, detail={self.detail!r})"
+
+
+class APIResponseValidationError(VoiceAPIError):
+    """A success (2xx) whose body does not decode as the SDK expects.
+
+    **The server acted**: the request was accepted and carried out (an order may be
+    placed, credits spent, a file uploaded), only its answer could not be read.  Do not
+    blindly resend a non-idempotent call: read the state back (``get``/``list``) and
+    reconcile first.  Not an ``APIStatusError``: nothing failed on the server's side.
+
+    ``status_code``, ``method`` and ``path`` say which call; ``message`` is the decoder's
+    message (where in the body and what was expected); ``body`` is the first
+    ``BODY_PREVIEW`` characters of the answer, with secret-looking values masked.
+    """
+
+    #: How much of the answer is kept for diagnosis.
+    BODY_PREVIEW = 2048
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        path: str,
+        body: bytes | str = b"",
+        expected: str = "",
+        secrets: Iterable[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.expected = expected
+        self.body = preview_body(body, self.BODY_PREVIEW, secrets)
+
+    def __str__(self) -> str:
+        what = f" as {self.expected}" if self.expected else ""
+        return (
+            f"{self.status_code} {self.method} {self.path}: the server acted, but its answer did not decode{what}: "
+            f"{self.args[0]} (do not resend blindly: read the state back first)"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"APIResponseValidationError(status_code={self.status_code}, method={self.method!r}, "
+            f"path={self.path!r}, message={self.args[0]!r})"
+        )
+
+
+#: JSON string values of keys that name a secret: ``"csrf_token": "..."`` -> ``"csrf_token": "***"``.
+_SECRET_VALUE = re.compile(
+    r'("(?:[a-z_-]*(?:api[_-]?key|token|password|passwd|secret|session[_-]?id|cookie|authorization))"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)',
+    re.IGNORECASE,
+)
+
+
+def preview_body(body: bytes | str, limit: int = 2048, secrets: Iterable[str] = ()) -> str:
+    """The start of a server's answer for an error message, secrets masked.
+
+    Both this client's own secrets and the values of secret-looking keys (a login's
+    ``csrf_token``, a new ``api_key``: secrets the client does not hold yet) become
+    ``***``, before cutting, so a secret straddling the cut cannot leak either.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = redact_secrets(text[: limit * 4], secrets)  # bound the work on a huge answer
+    return _SECRET_VALUE.sub(r'\1"***"', text)[:limit]
 
 
 class BadRequestError(APIStatusError):

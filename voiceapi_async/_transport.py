@@ -16,7 +16,7 @@ import platform
 import random
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from ssl import SSLContext
@@ -32,6 +32,7 @@ from ._auth import Credentials
 from ._config import RETRYABLE_STATUSES, RetryPolicy, Timeout, parse_retry_after
 from ._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
@@ -44,7 +45,7 @@ from ._errors import (
     redact_secrets,
     status_error_class,
 )
-from ._models import ErrorBody
+from ._models import ErrorBody, OkResponse
 from ._ratelimit import Bucket, RateLimiter
 from ._version import __version__
 
@@ -57,6 +58,7 @@ __all__ = [
     "Request",
     "Transport",
     "capture_response",
+    "decode_answer",
 ]
 
 #: Before Python 3.11 ``asyncio.TimeoutError`` and the builtin ``TimeoutError`` are distinct.
@@ -80,6 +82,54 @@ def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
 
 _error_decoder = msgspec.json.Decoder(ErrorBody)
 _encoder = msgspec.json.Encoder()
+
+
+#: What an acknowledgement may be besides ``{"detail": "OK"}``: ``null``, ``true`` or a string.
+_ACK_TYPE: Any = OkResponse | bool | str | None
+
+
+def decode_answer(raw: RawResponse, cast_to: type[T], secrets: Callable[[], Iterable[str]] = tuple) -> T:
+    """Decode a success's body as ``cast_to``: the one place every answer is decoded.
+
+    A body that does not decode raises ``APIResponseValidationError`` (the server acted),
+    its preview redacted of ``secrets()`` (the client's own) and of secret-looking values.
+    Acknowledgements (``OkResponse``) also accept an empty body (e.g. 204), ``null``,
+    ``true`` and a bare string.
+    """
+    if cast_to is type(None):
+        return None  # type: ignore[return-value]
+    content = raw.content
+    try:
+        if cast_to is OkResponse:
+            return _acknowledgement(content)  # type: ignore[return-value]
+        return decoder_for(cast_to).decode(content)  # type: ignore[no-any-return,arg-type]
+    except msgspec.DecodeError as exc:
+        raise APIResponseValidationError(
+            str(exc),
+            status_code=raw.status,
+            method=raw.method,
+            path=raw.path,
+            body=content,
+            expected=_type_name(cast_to),
+            secrets=secrets(),
+        ) from None
+
+
+def _acknowledgement(content: bytes) -> OkResponse:
+    if not content.strip():
+        return OkResponse()
+    answer = decoder_for(_ACK_TYPE).decode(content)
+    if isinstance(answer, OkResponse):
+        return answer
+    if answer is None or answer is True:
+        return OkResponse()
+    if isinstance(answer, str):
+        return OkResponse(detail=answer)
+    raise msgspec.ValidationError(f"Expected an acknowledgement (an object, null, true or a string), got `{answer!r}`")
+
+
+def _type_name(type_: Any) -> str:
+    return getattr(type_, "__name__", None) or str(type_).replace("voiceapi_async._models.", "")
 
 
 @dataclass
@@ -347,17 +397,7 @@ class Transport:
         """Send ``req`` and decode its answer as ``cast_to``."""
         raw = await self._retrying(req, opts, stream=False)
         assert isinstance(raw, RawResponse)
-        if cast_to is type(None):
-            return None  # type: ignore[return-value]
-        try:
-            return decoder_for(cast_to).decode(raw.content)  # type: ignore[no-any-return,arg-type]
-        except msgspec.DecodeError as exc:
-            raise APIStatusError(
-                f"the answer did not match the expected {getattr(cast_to, '__name__', cast_to)}: {exc}",
-                status_code=raw.status,
-                method=req.method,
-                path=raw.path,
-            ) from None
+        return decode_answer(raw, cast_to, opts.credentials.secrets)
 
     async def send(self, req: Request, *, opts: CallOptions) -> RawResponse:
         """Send ``req`` with retries; return the whole answer read into memory."""

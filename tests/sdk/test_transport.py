@@ -14,6 +14,7 @@ from tests.conftest import BASE, FakeTime
 from tests.sdk.samples import FID, ORDER, RECORDING, RID, VID, wav_bytes
 from voiceapi_async import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -258,8 +259,10 @@ async def test_a_broken_hook_does_not_break_requests(client: VoiceClient, mocked
 
 async def test_undecodable_success_raises_a_clear_error(client: VoiceClient, mocked: aioresponses) -> None:
     mocked.get(REC_URL, payload={"unexpected": True})
-    with pytest.raises(APIStatusError, match="did not match the expected Recording"):
+    with pytest.raises(APIResponseValidationError, match="did not decode as Recording") as caught:
         await client.recordings.get(RID)
+    assert not isinstance(caught.value, APIStatusError)  # nothing failed on the server's side
+    assert caught.value.status_code == 200
 
 
 async def test_user_agent_names_package_version_and_python(client: VoiceClient, mocked: aioresponses) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from .._client import VoiceClient
 from .._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     InsufficientCreditsError,
@@ -119,7 +120,7 @@ def report_error(exc: VoiceAPIError, out: Output) -> int:
     if isinstance(exc, InsufficientCreditsError):
         out.error(f"{exc} — top up the account's credits, then run the same command again to resume")
         return EXIT_CREDITS
-    if isinstance(exc, (APIConnectionError, APIStatusError, RateLimitStoreError)):
+    if isinstance(exc, (APIConnectionError, APIStatusError, APIResponseValidationError, RateLimitStoreError)):
         out.error(str(exc))
         return EXIT_NETWORK
     out.error(str(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._errors import AuthenticationError
 from .._models import ApiKey, CreditBalance, LoginRequest, LoginResponse, OkResponse, User
-from .._transport import decoder_for
+from .._transport import decode_answer
 from ._base import Resource
 
 __all__ = ["ApiKeys", "Auth", "Credits"]
@@ -35,9 +35,10 @@ class Auth(Resource):
     async def login(self, email: str, password: str, *, session_duration: int | None = None) -> LoginResponse:
         """``POST /api/login``: start a session; later requests send its cookie and CSRF token."""
         body = LoginRequest(email=email, password=password, session_duration=session_duration)
-        self._client._options.credentials.remember_secret(password)  # redacted if a server echoes it
+        credentials = self._client._options.credentials
+        credentials.remember_secret(password)  # redacted if a server echoes it
         raw = await self._client._send("POST", "/api/login", json=body, idempotent=True, authenticated=False)
-        result: LoginResponse = decoder_for(LoginResponse).decode(raw.content)
+        result = decode_answer(raw, LoginResponse, credentials.secrets)
         session_id = raw.cookies.get("session_id")
         if not session_id or not result.csrf_token:
             raise AuthenticationError(

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from .._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     InsufficientCreditsError,
@@ -68,6 +69,8 @@ def classify(exc: Exception) -> Exception:
         return StopJob(exc)
     if isinstance(exc, APIConnectionError):
         return Uncertain(reason(exc)) if exc.request_sent else Transient(reason(exc))
+    if isinstance(exc, APIResponseValidationError):
+        return Uncertain(reason(exc))  # the server acted; its answer just did not decode
     if isinstance(exc, InternalServerError):
         return Uncertain(reason(exc))  # a 5xx to a POST may hide a done deed (e.g. a gateway timeout)
     if isinstance(exc, RateLimitError) or (isinstance(exc, APIStatusError) and exc.status_code in _TRANSIENT_4XX):
