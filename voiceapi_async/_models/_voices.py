@@ -23,7 +23,6 @@ __all__ = [
     "AccentSettings",
     "NarrationStyle",
     "NarrationStyleInfo",
-    "NarrationStyleSamples",
     "NarrationStyleSettings",
     "TTSVoice",
     "Tier",
@@ -157,11 +156,5 @@ class TTSVoice(Model):
 
 class AccentSamples(Model):
     """The audio samples of an accent (``None`` when the server has none to give)."""
-
-    samples: dict[str, Any] | None = None
-
-
-class NarrationStyleSamples(Model):
-    """The audio samples of a narration style (``None`` when the server has none to give)."""
 
     samples: dict[str, Any] | None = None
