@@ -41,11 +41,12 @@ async def test_acknowledgements_accept_every_legal_shape(
 ) -> None:
     for method, url in [
         ("POST", f"{BASE}/api/logout"),
-        ("DELETE", f"{BASE}/api/api-key"),
         ("POST", f"{BASE}/api/calibration/auto"),
+        ("DELETE", f"{BASE}/api/api-key"),
     ]:
         mocked.add(url, method=method, body=body, status=status)
-    results = [await client.auth.logout(), await client.api_keys.delete(), await client.calibrations.set_auto()]
+    # the key's deletion last: afterwards the client holds no credentials
+    results = [await client.auth.logout(), await client.calibrations.set_auto(), await client.api_keys.delete()]
     assert results == [OkResponse(detail=detail)] * 3
 
 
