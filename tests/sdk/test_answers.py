@@ -1,16 +1,18 @@
-"""Legal answers the emulator never sends: acknowledgements, undecodable successes, bare lists."""
+"""Acknowledgements in every legal shape, and successes whose body does not decode.
+
+(Bare-list pages: tests/sdk/test_pagination.py.)
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from aioresponses import aioresponses
 
 from tests.conftest import BASE
-from tests.sdk.samples import CALIBRATION, ORDER, RID, USER, VID
+from tests.sdk.samples import ORDER, RID, USER, VID
 from voiceapi_async import (
     APIResponseValidationError,
     APIStatusError,
@@ -94,39 +96,6 @@ def test_a_secret_cut_by_the_preview_does_not_leak() -> None:
     body = json.dumps({"padding": "x" * 2030, "csrf_token": "abcdefghijklmnopqrstuvwxyz-SECRET"}).encode()
     error = APIResponseValidationError("bad", status_code=200, method="POST", path="/api/login", body=body)
     assert "abcdefghij" not in error.body and len(error.body) <= APIResponseValidationError.BODY_PREVIEW
-
-
-async def test_calibrations_iter_pages_through_a_bare_list(client: VoiceClient, mocked: aioresponses) -> None:
-    """The endpoint reference shows ``GET /api/calibration`` answering a bare list."""
-    items = [{**CALIBRATION, "id": f"00000000-0000-4000-8000-{i:012d}"} for i in range(7)]
-
-    def answer(url: Any, **kwargs: Any) -> Any:
-        from aioresponses import CallbackResult
-
-        limit, offset = int(url.query["limit"]), int(url.query["offset"])
-        return CallbackResult(payload=items[offset : offset + limit])
-
-    mocked.get(re.compile(re.escape(f"{BASE}/api/calibration") + r"\?.*"), callback=answer, repeat=True)
-    seen = [c.id async for c in client.calibrations.iter(page_size=3)]
-    assert seen == [c["id"] for c in items]
-    page = await client.calibrations.list(limit=3, offset=6)
-    assert [c.id for c in page.list] == [items[6]["id"]] and not page.has_more
-
-
-async def test_calibrations_iter_stops_after_a_full_last_bare_page(client: VoiceClient, mocked: aioresponses) -> None:
-    items = [{**CALIBRATION, "id": f"00000000-0000-4000-8000-{i:012d}"} for i in range(6)]
-    calls: list[int] = []
-
-    def answer(url: Any, **kwargs: Any) -> Any:
-        from aioresponses import CallbackResult
-
-        limit, offset = int(url.query["limit"]), int(url.query["offset"])
-        calls.append(offset)
-        return CallbackResult(payload=items[offset : offset + limit])
-
-    mocked.get(re.compile(re.escape(f"{BASE}/api/calibration") + r"\?.*"), callback=answer, repeat=True)
-    assert len([c async for c in client.calibrations.iter(page_size=3)]) == 6
-    assert calls == [0, 3, 6]  # the empty third page ends it
 
 
 async def test_the_clients_own_secrets_are_masked_in_the_preview(client: VoiceClient, mocked: aioresponses) -> None:
