@@ -82,7 +82,8 @@ class EngineContext:
     kind: JobKind
     opts: EngineOptions
     tracker: StageTracker
-    emit_event: Callable[[JobEvent], Awaitable[None]]
+    #: Where events go; ``None`` when nobody reads them (``run_to_completion``): they are not made.
+    emit_event: Callable[[JobEvent], Awaitable[None]] | None
     round: int = 0
     #: Items between "upload started" and "done" (at most ``max_active``); ``slot_freed`` wakes the feeder.
     holding: set[int] = dataclasses.field(default_factory=set)
@@ -126,7 +127,8 @@ class EngineContext:
 
         The job ends once no item is left *and* every end has been announced.
         """
-        await self.emit_event(event)
+        if self.emit_event is not None:
+            await self.emit_event(event)
         if final:
             self.unannounced -= 1
         self.check_end()
@@ -191,7 +193,10 @@ class EngineContext:
 
         ``item``: the caller's copy of the item's row (its key and name), if it has one.
         """
-        outcome = await self.journal.settle_item(seq)
+        await self.settled(seq, await self.journal.settle_item(seq), item)
+
+    async def settled(self, seq: int, outcome: ItemStage | None, item: ItemRow | None = None) -> None:
+        """Announce what ``settle_item`` (or ``set_downloaded``) decided for a converting item."""
         if outcome is None:
             return
         self.move(seq, ItemStage.CONVERTING, outcome)

@@ -47,7 +47,7 @@ class Engine:
         project_id: str,
         output_dir: Path,
         tracker: StageTracker,
-        emit: Callable[[JobEvent], Awaitable[None]],
+        emit: Callable[[JobEvent], Awaitable[None]] | None,
     ) -> None:
         self.ctx = EngineContext(client, journal, kind, options, tracker, emit)
         self.submitter = Submitter(self.ctx)

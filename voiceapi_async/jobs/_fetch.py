@@ -109,8 +109,8 @@ class Downloader:
         else:
             await self._defer(item, out, file_name, last)  # transient: never final
             return
-        await journal.set_output(
-            out.item_seq, out.target, OutputStage.DOWNLOADED, path=str(downloaded.path), size=downloaded.size, url=url
+        outcome = await journal.set_downloaded(
+            out.item_seq, out.target, path=str(downloaded.path), size=downloaded.size, url=url
         )
         await self.ctx.emit(
             ItemDownloaded(
@@ -122,7 +122,7 @@ class Downloader:
                 size=downloaded.size,
             )
         )
-        await self.ctx.settle(out.item_seq, item)
+        await self.ctx.settled(out.item_seq, outcome, item)
 
     async def _defer(self, item: ItemRow, out: OutputRow, file_name: str, last: str) -> None:
         """Download again after a back-off, or leave the output for the next run."""

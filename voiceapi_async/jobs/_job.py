@@ -137,6 +137,7 @@ class BaseJob:
         self.max_failures = max_failures
         self.adopt_account_limits = adopt_account_limits
         self.summary: JobSummary | None = None
+        self._discard_events = False
         self.job_id = ""
 
     # -- what subclasses provide -----------------------------------------------------------
@@ -180,10 +181,14 @@ class BaseJob:
         return plan
 
     async def run_to_completion(self, on_progress: ProgressCallback | None = None) -> JobSummary:
-        """Run to the end and return the summary (events are consumed internally)."""
-        async with contextlib.aclosing(self.run(on_progress=on_progress)) as events:
-            async for _ in events:
-                pass
+        """Run to the end and return the summary (events are not made: nobody would read them)."""
+        self._discard_events = True
+        try:
+            async with contextlib.aclosing(self.run(on_progress=on_progress)) as events:
+                async for _ in events:
+                    pass
+        finally:
+            self._discard_events = False
         assert self.summary is not None
         return self.summary
 
@@ -232,7 +237,14 @@ class BaseJob:
             tracker = StageTracker(await journal.counts(), counter, on_progress)
             send, receive = anyio.create_memory_object_stream[JobEvent](_EVENT_QUEUE)
             engine = Engine(
-                self.client, journal, self._kind(), self.options, project_id, self.output_dir, tracker, send.send
+                self.client,
+                journal,
+                self._kind(),
+                self.options,
+                project_id,
+                self.output_dir,
+                tracker,
+                None if self._discard_events else send.send,
             )
             async for event in _drain(engine.run, send, receive):
                 yield event
@@ -389,7 +401,16 @@ async def _drain(
     task: asyncio.Task[None] = asyncio.ensure_future(work())
     try:
         async with receive:
-            async for event in receive:
+            while True:
+                try:  # what is buffered is taken without a trip through the event loop
+                    event = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        event = await receive.receive()
+                    except anyio.EndOfStream:
+                        break
+                except anyio.EndOfStream:
+                    break
                 yield event
         await task
     finally:

@@ -164,6 +164,28 @@ def _check_version(db: sqlite3.Connection, path: Path) -> bool:
     return True
 
 
+def _settle(db: sqlite3.Connection, seq: int) -> ItemStage | None:
+    """``settle_item`` inside a transaction."""
+    if db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0] != ItemStage.CONVERTING:
+        return None
+    rows = db.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
+    if not rows or any(r["stage"] not in FINAL_OUTPUT_STAGES for r in rows):
+        return None
+    errors = [r["error"] or "failed" for r in rows if r["stage"] == OutputStage.FAILED]
+    outcome = ItemStage.FAILED if errors else ItemStage.DONE
+    db.execute(
+        "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
+        (
+            outcome,
+            Step.CONVERT if errors else None,
+            "; ".join(dict.fromkeys(errors)) if errors else None,
+            time.time(),
+            seq,
+        ),
+    )
+    return outcome
+
+
 # -- the read-only view (``read_journal``) ------------------------------------------------------
 
 
@@ -764,25 +786,16 @@ class Journal(JobStore):
         await self._write(put)
 
     async def settle_item(self, seq: int) -> ItemStage | None:
+        return await self._write(lambda db: _settle(db, seq))
+
+    async def set_downloaded(self, seq: int, target: int, *, path: str, size: int, url: str | None) -> ItemStage | None:
         def put(db: sqlite3.Connection) -> ItemStage | None:
-            if db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0] != ItemStage.CONVERTING:
-                return None
-            rows = db.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
-            if not rows or any(r["stage"] not in FINAL_OUTPUT_STAGES for r in rows):
-                return None
-            errors = [r["error"] or "failed" for r in rows if r["stage"] == OutputStage.FAILED]
-            outcome = ItemStage.FAILED if errors else ItemStage.DONE
             db.execute(
-                "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
-                (
-                    outcome,
-                    Step.CONVERT if errors else None,
-                    "; ".join(dict.fromkeys(errors)) if errors else None,
-                    time.time(),
-                    seq,
-                ),
+                "UPDATE outputs SET stage = ?, path = ?, size = ?, url = coalesce(?, url), error = NULL"
+                " WHERE item_seq = ? AND target = ?",
+                (OutputStage.DOWNLOADED, path, size, url, seq, target),
             )
-            return outcome
+            return _settle(db, seq)
 
         return await self._write(put)
 

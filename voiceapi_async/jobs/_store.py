@@ -170,6 +170,9 @@ class JobStore(Protocol):
     async def settle_item(self, seq: int) -> ItemStage | None:
         """Finish a converting item whose outputs are all final: ``DONE`` or ``FAILED``; ``None`` if some are not."""
 
+    async def set_downloaded(self, seq: int, target: int, *, path: str, size: int, url: str | None) -> ItemStage | None:
+        """An output is on disk: ``set_output(DOWNLOADED)`` and ``settle_item`` in one transaction."""
+
     async def unsettled_items(self) -> list[int]:
         """Converting items whose outputs are all final (a run stopped between the two writes)."""
 

@@ -144,9 +144,11 @@ class Poller:
             out = dataclasses.replace(out, stage=OutputStage.PROCESSING, retries=out.retries + 1)
         if state == RecordingState.DONE:
             await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.CONVERTED, url=recording.url)
-            item = await self.ctx.journal.item(out.item_seq)
-            target = self.ctx.target_name(item, out.target)
-            await self.ctx.emit(ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id))
+            if self.ctx.emit_event is not None:
+                item = await self.ctx.journal.item(out.item_seq)
+                target = self.ctx.target_name(item, out.target)
+                event = ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id)
+                await self.ctx.emit(event)
             await self._downloads.put((dataclasses.replace(out, url=recording.url), recording.file_name or ""))
             return False, True
         if state == RecordingState.ERROR:
