@@ -56,7 +56,7 @@ def test_ctrl_c_exits_130_with_a_consistent_journal_and_the_rerun_resumes(
         )
         assert process.stderr is not None
         for line in process.stderr:  # the first progress line: the run has started
-            if "items finished" in line:
+            if "items done" in line:
                 break
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)

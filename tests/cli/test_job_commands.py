@@ -13,7 +13,7 @@ import pytest
 
 from tests.cli.conftest import RunningEmulator, start_emulator
 from tests.jobs.helpers import make_tree
-from voiceapi_async._cli import main
+from voiceapi_async._cli import EXIT_FAILED_ITEMS, main
 
 FAST = ["--plain", "--poll-interval", "0.05"]
 LONG = " ".join(f"Sentence {i} of a long text, read aloud by the speech synthesiser." for i in range(25))
@@ -190,14 +190,14 @@ def test_status_reads_the_journal_offline(
 
     monkeypatch.delenv("VOICEAPI_API_KEY")
     monkeypatch.setenv("VOICEAPI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no API call may be made
-    assert main(["status", str(out), "--json"]) == 0
+    assert main(["status", str(out), "--json"]) == EXIT_FAILED_ITEMS  # a failed item: see the report
     status = json.loads(capsys.readouterr().out)
     assert status["status"] == "completed_with_failures" and status["counts"] == {"done": 2, "failed": 1}
     assert status["failures"][0]["name"] == "empty.wav" and status["failures"][0]["stage"] == "validate"
     assert len(status["output_files"]) == 2 and status["outputs"] == {"downloaded": 2}
 
     journal = out / ".voiceapi-job.sqlite"
-    assert main(["status", str(journal), "--plain", "--report", str(tmp_path / "again.csv")]) == 0
+    assert main(["status", str(journal), "--plain", "--report", str(tmp_path / "again.csv")]) == EXIT_FAILED_ITEMS
     text = capsys.readouterr().out
     assert "completed_with_failures" in text and "empty.wav" in text and voice in text
     assert len((tmp_path / "again.csv").read_text().splitlines()) == 4

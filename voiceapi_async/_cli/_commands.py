@@ -26,7 +26,9 @@ def add_account_commands(
     ):
         voices.add_argument(f"--{name}", action="append", choices=choices, help="filter (repeatable)")
     voices.add_argument("--nationality", action="append", help="filter (repeatable)")
-    voices.add_argument("--sort", choices=["default", "name", "pitch", "rating", "created_at"])
+    voices.add_argument(
+        "--sort", choices=["default", "name", "pitch", "rating", "created_at"], help="order of the listing"
+    )
     voices.add_argument("--limit", type=int, default=None, help="at most this many voices (default: all)")
     voices.set_defaults(handler=cmd_voices)
 

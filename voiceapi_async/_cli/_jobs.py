@@ -16,7 +16,7 @@ import msgspec
 
 from .._client import VoiceClient
 from ..jobs import DEFAULT_INCLUDE, BatchConvertJob, JobConfigError, JournalReport, Target, TTSJob, read_journal
-from . import EXIT_OK, EXIT_USAGE
+from . import EXIT_FAILED_ITEMS, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
 from ._demo import add_demo_command
 from ._output import Output
 from ._report import report_paths, show_failures, write_reports
@@ -27,14 +27,24 @@ __all__ = ["add_job_commands"]
 T = TypeVar("T")
 
 
-def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def add_job_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    *,
+    local: argparse.ArgumentParser,
+    offline: argparse.ArgumentParser,
+) -> None:
+    """``common``: the options of commands that call the API; ``local`` (the demo's own
+    emulator) and ``offline`` (``status``) leave out what would do nothing for them."""
     targets = argparse.ArgumentParser(add_help=False)
     group = targets.add_argument_group(
         "targets (--accent, --narration-style[-tags], --semitones: once for all voices or once per voice)"
     )
     group.add_argument("--voice", action="append", metavar="NAME_OR_ID", help="a voice to convert to (repeatable)")
-    group.add_argument("--accent", action="append", metavar="NAME_OR_ID")
-    group.add_argument("--narration-style", action="append", metavar="NAME_OR_ID")
+    group.add_argument("--accent", action="append", metavar="NAME_OR_ID", help="the voice's accent to use")
+    group.add_argument(
+        "--narration-style", action="append", metavar="NAME_OR_ID", help="the voice's narration style to use"
+    )
     group.add_argument(
         "--narration-style-tags",
         action="append",
@@ -47,7 +57,9 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     audio = argparse.ArgumentParser(add_help=False)
     audio.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or directories (walked recursively)")
     audio.add_argument("--include", action="append", metavar="GLOB", help=f"default: {' '.join(DEFAULT_INCLUDE)}")
-    audio.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    audio.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip matching files (repeatable)"
+    )
     audio.add_argument("--mirror-tree", action="store_true", help="one server folder per input directory")
 
     server = argparse.ArgumentParser(add_help=False)
@@ -95,13 +107,19 @@ def add_job_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], c
     plan.add_argument("--out", type=Path, default=None, metavar="DIR", help="price what is left of the job in DIR")
     plan.set_defaults(handler=cmd_plan)
 
-    status = sub.add_parser("status", parents=[common], help="a job's progress, failures and outputs (offline)")
-    status.add_argument("journal", type=Path, metavar="JOURNAL_OR_OUT_DIR")
+    status = sub.add_parser(
+        "status",
+        parents=[offline],
+        help="a job's progress, failures and outputs (offline); exit 1 if items failed, 6 if unfinished",
+    )
+    status.add_argument(
+        "journal", type=Path, metavar="JOURNAL_OR_OUT_DIR", help="the job's output directory or its journal file"
+    )
     status.add_argument("--limit", type=int, default=20, metavar="N", help="failures and outputs listed (default 20)")
     status.add_argument("--report", default=None, metavar="PATH", help="also write a report (.json or .csv)")
     status.set_defaults(runner=cmd_status)
 
-    add_demo_command(sub, common)
+    add_demo_command(sub, local)
 
 
 # -- building jobs from flags -----------------------------------------------------------------
@@ -242,7 +260,7 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
             "reports": [str(p) for p in reports],
         }
         out.line(msgspec.json.encode(result).decode())
-        return EXIT_OK
+        return _status_exit_code(journal)
     out.fields(
         f"job ({journal.kind or 'unknown'}) — {journal.status}",
         [
@@ -262,8 +280,15 @@ async def cmd_status(args: argparse.Namespace, out: Output) -> int:
         more = journal.outputs.get("downloaded", 0) - len(files)
         out.table(f"outputs{f' (first {len(files)})' if more > 0 else ''}", ["file", "target", "bytes"], files)
     if journal.status == "incomplete":
-        out.message(f"{journal.unfinished} items unfinished: run the same command again to resume")
-    return EXIT_OK
+        out.message(f"{journal.unfinished} items unfinished: run the job's command again to resume")
+    return _status_exit_code(journal)
+
+
+def _status_exit_code(journal: JournalReport) -> int:
+    """0 complete, 1 finished with failed items, 6 unfinished: a script can wait on ``status``."""
+    if journal.status == "incomplete":
+        return EXIT_UNFINISHED
+    return EXIT_FAILED_ITEMS if journal.failed else EXIT_OK
 
 
 def _output_files(journal: JournalReport, limit: int) -> list[tuple[str, str, int | None]]:

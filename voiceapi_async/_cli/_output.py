@@ -1,12 +1,16 @@
 """Rendering for the command line: tables and progress, with ``rich`` when installed.
 
 ``rich`` is optional (the ``[cli]`` extra); without it the CLI prints plain text.
-Only the CLI prints: the library reports through callbacks and events.
+Only the CLI prints: the library reports through callbacks and events. Colours follow
+``NO_COLOR`` (rich reads it); messages to a terminal wrap at word boundaries, messages to
+a pipe or a file stay one line each.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -29,6 +33,8 @@ class Output:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.rich = HAVE_RICH and not plain
+        #: The "interrupted" line was printed: a second Ctrl-C must not print another.
+        self.interrupted_said = False
         if self.rich:
             self._out = rich.console.Console(file=self.stdout, highlight=False, soft_wrap=True)
             self._err = rich.console.Console(file=self.stderr, highlight=False, soft_wrap=True)
@@ -43,12 +49,25 @@ class Output:
         else:
             print(text, file=self.stdout)
 
+    def raw(self, text: str) -> None:
+        """Text printed exactly as it is (a shell script)."""
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
+
     def message(self, text: str) -> None:
         """A note for the person at the terminal (stderr, so stdout stays parseable)."""
         if self.rich:
-            self._err.print(text, markup=False)
+            print_wrapped(self._err, text)
         else:
+            if _isatty(self.stderr):
+                width = shutil.get_terminal_size().columns
+                text = textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False)
             print(text, file=self.stderr)
+
+    def interrupted(self, text: str) -> None:
+        """The one "interrupted; ..." line of a run, however many times Ctrl-C was pressed."""
+        if not self.interrupted_said:
+            self.interrupted_said = True
+            self.message(f"interrupted; {text}")
 
     def error(self, text: str) -> None:
         self.message(f"error: {text}")
@@ -84,6 +103,18 @@ class Output:
         print(title, file=self.stdout)
         for name, value in rows:
             print(f"  {name + ':':<{width}} {'' if value is None else value}".rstrip(), file=self.stdout)
+
+
+def print_wrapped(console: Any, text: str) -> None:
+    """Print a message with rich: wrapped at word boundaries on a terminal, one line elsewhere."""
+    console.print(text, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _text(value: Any) -> Any:

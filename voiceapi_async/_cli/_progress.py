@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from ..jobs import ItemDownloaded, ItemFailed, ItemPostponed, JobEvent, Progress
-from ._output import HAVE_RICH, Output
+from ._output import HAVE_RICH, Output, print_wrapped
 
 if HAVE_RICH:  # pragma: no branch
     import rich.progress
@@ -24,6 +24,17 @@ _ORDERED = ("converting", "done")
 PLAIN_EVERY = 5.0
 #: Failures listed as they happen; the rest are only counted (the report has them all).
 FAILURES_SHOWN = 20
+
+
+def stage_counts(p: Progress) -> tuple[int, int, int, int]:
+    """Items created, ordered and done, out of the items still to do (failed ones leave the count).
+
+    The one source of both displays' numbers, so the plain line and the bars always agree.
+    """
+    s = p.stages
+    created = sum(s.get(k, 0) for k in _CREATED)
+    ordered = sum(s.get(k, 0) for k in _ORDERED)
+    return created, ordered, p.done, max(p.total - p.failed, 0)
 
 
 def _eta(seconds: float | None) -> str:
@@ -81,7 +92,7 @@ class ProgressView:
     def note(self, text: str) -> None:
         """A message that does not break the bars."""
         if self._bars is not None:
-            self._bars.console.print(text, markup=False, highlight=False)
+            print_wrapped(self._bars.console, text)
         else:
             self.out.message(text)
 
@@ -95,19 +106,18 @@ class ProgressView:
 
     def _print_line(self, p: Progress) -> None:
         self._printed_at, self._printed = time.monotonic(), p
-        s = p.stages
+        created, ordered, done, todo = stage_counts(p)
         self.out.message(
-            f"{p.done + p.failed}/{p.total} items finished · {self.created} {sum(s.get(k, 0) for k in _CREATED)}"
-            f" · ordered {sum(s.get(k, 0) for k in _ORDERED)} · files {self.downloaded}/{self.files} · {self._stats(p)}"
+            f"items done {done}/{todo} · {self.created} {created}/{todo} · ordered {ordered}/{todo}"
+            f" · downloaded {self.downloaded}/{self.files} · {self._stats(p)}"
         )
 
     def _update_bars(self, p: Progress) -> None:
-        todo = max(p.total - p.failed, 0)
-        s = p.stages
+        created, ordered, done, todo = stage_counts(p)
         bars = self._bars
-        bars.update(self._tasks["created"], completed=sum(s.get(k, 0) for k in _CREATED), total=todo)
-        bars.update(self._tasks["ordered"], completed=sum(s.get(k, 0) for k in _ORDERED), total=todo)
-        bars.update(self._tasks["done"], completed=p.done, total=todo, stats=self._stats(p))
+        bars.update(self._tasks["created"], completed=created, total=todo)
+        bars.update(self._tasks["ordered"], completed=ordered, total=todo)
+        bars.update(self._tasks["done"], completed=done, total=todo, stats=self._stats(p))
 
     def __enter__(self) -> ProgressView:
         if self._live:

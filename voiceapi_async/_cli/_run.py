@@ -93,7 +93,8 @@ def _cancel_on_sigint(task: asyncio.Task[None], note: Callable[[str], None]) -> 
     loop = asyncio.get_running_loop()
 
     def interrupt() -> None:
-        note("interrupted: finishing the requests in flight and saving the journal (Ctrl-C again to quit at once)")
+        # Not yet "interrupted": that line comes once, when the run has stopped (or at a second Ctrl-C).
+        note("stopping: finishing the requests in flight and saving the journal (Ctrl-C again to quit at once)")
         loop.remove_signal_handler(signal.SIGINT)
         task.cancel()
 
@@ -126,7 +127,7 @@ def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output
         out.error(f"{stopped.__cause__ or stopped} — {fix}; {RESUME_HINT}")
         return EXIT_AUTH if auth else EXIT_CREDITS
     if summary.status is JobStatus.CANCELLED:
-        out.message(f"interrupted; {RESUME_HINT}")
+        out.interrupted(RESUME_HINT)
         return EXIT_INTERRUPTED
     if summary.status is JobStatus.INCOMPLETE:
         out.message(

@@ -25,24 +25,45 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="voiceapi-async emulator", description="Run the local Voice Marketplace API emulator."
     )
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--users", type=int, default=2)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of ids, keys, catalogue and fault dice (the named voices never change)",
+    )
+    p.add_argument("--users", type=int, default=2, help="seeded users, each with an api key (default 2)")
     p.add_argument("--credits", type=float, default=36_000.0, help="initial credits (seconds) per user")
     p.add_argument(
         "--processing-delay", type=float, default=None, help="seconds for originals/calibrations; conversions take 1-2x"
     )
-    p.add_argument("--conversion-error-rate", type=float, default=0.0)
+    p.add_argument(
+        "--conversion-error-rate", type=float, default=0.0, help="share of conversions that end in state error"
+    )
     p.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503")
     p.add_argument(
         "--reset-rate", type=float, default=0.0, help="share of connections reset (half before, half after acting)"
     )
     p.add_argument("--latency", type=float, default=0.0, help="added seconds per request")
-    p.add_argument("--fast-limit", type=_rule, default=RateRule(500, 300), metavar="TIMES/SECONDS")
-    p.add_argument("--slow-limit", type=_rule, default=RateRule(100, 300), metavar="TIMES/SECONDS")
-    p.add_argument("--no-rate-limits", action="store_true")
-    p.add_argument("--max-upload-size", type=int, default=1 << 30, metavar="BYTES")
+    p.add_argument(
+        "--fast-limit",
+        type=_rule,
+        default=RateRule(500, 300),
+        metavar="TIMES/SECONDS",
+        help="limit of 'fast' requests per account (default 500/300)",
+    )
+    p.add_argument(
+        "--slow-limit",
+        type=_rule,
+        default=RateRule(100, 300),
+        metavar="TIMES/SECONDS",
+        help="limit of 'slow' requests (uploads, orders, TTS, exports) per account (default 100/300)",
+    )
+    p.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
+    p.add_argument(
+        "--max-upload-size", type=int, default=1 << 30, metavar="BYTES", help="larger uploads get 413 (default 1 GiB)"
+    )
     legal = p.add_argument_group("answer like another legal server")
     legal.add_argument(
         "--optional-fields",
