@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -31,6 +31,7 @@ from .._pagination import AsyncPaginator
 from .._uploads import AudioSource, PreparedUpload, prepare_upload
 from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
 from ._base import Resource, poll_until_final
+from ._polling import watch_recordings
 
 __all__ = ["Calibrations", "Notes", "Recordings"]
 
@@ -205,6 +206,43 @@ class Recordings(Resource):
         url, _ = _file_url(recording, waveform)
         return self._client._iter_bytes(url)
 
+    def watch(
+        self,
+        recordings: Iterable[Recording | str],
+        *,
+        folder_id: str | None = None,
+        project_id: str | None = None,
+        interval: float = 2.0,
+        max_interval: float = 30.0,
+        timeout: float | None = 3600.0,
+    ) -> AsyncIterator[Recording]:
+        """Yield each recording as it reaches a final state (``done`` or ``error``), like ``asyncio.as_completed``.
+
+        One list call per folder (or project) a round answers for up to 200 of them, newest
+        first, where N ``wait()`` calls would make N requests a round.  The folder comes
+        from each ``Recording`` (or ``folder_id`` / ``project_id``); a bare id is fetched
+        once to learn it.  Rounds back off (x1.5, up to ``max_interval``) while nothing
+        finishes, on the client's clock; ``APITimeoutError`` after ``timeout`` seconds.
+
+        >>> async for recording in client.recordings.watch(order.conversion_id for order in orders):
+        ...     print(recording.id, recording.state)
+        """
+        if folder_id is not None:
+            check_id(folder_id, field="folder_id")
+        if project_id is not None:
+            check_id(project_id, field="project_id")
+        if interval <= 0 or max_interval < interval:
+            raise InvalidRequestError("need 0 < interval <= max_interval")
+        return watch_recordings(
+            self,
+            list(recordings),
+            folder_id=folder_id,
+            project_id=project_id,
+            interval=interval,
+            max_interval=max_interval,
+            timeout=timeout,
+        )
+
     async def wait(
         self,
         recording_id: str,
@@ -215,8 +253,7 @@ class Recordings(Resource):
     ) -> Recording:
         """Poll one recording until it is ``done`` or ``error`` (backing off while it is not).
 
-        For many recordings poll a whole folder with ``recordings.list(folder_id=...)``
-        instead: one request answers for up to 200 of them.
+        For many recordings use ``watch()``: one list call per folder answers for up to 200.
         """
         return await poll_until_final(
             self._client._transport,

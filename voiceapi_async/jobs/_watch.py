@@ -7,15 +7,16 @@ fails once its retries are spent); an original that failed processing fails its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 
-from .._errors import NotFoundError, VoiceAPIError
+from .._errors import AuthenticationError, InsufficientCreditsError, NotFoundError, VoiceAPIError
 from .._models import Recording, RecordingState
+from .._resources._polling import PollInterval, scan_recordings
 from ._context import EngineContext, Work
 from ._events import ItemConverted
 from ._outcomes import StopJob, guard
-from ._poll import PollInterval
 from ._retry import Retrier
 from ._stages import WATCHED_OUTPUT_STAGES, ItemStage, OutputStage, Step
 from ._store import ItemRow, OutputRow
@@ -84,26 +85,26 @@ class Poller:
         first_pending: int | None = None
         seen: set[str] = set()
         changed = False
-        while True:
-            page = await guard(
-                self.ctx.client.recordings.list(project_id=self.project_id, limit=200, offset=offset, direction="asc")
-            )
-            count = page.pagination.count
-            errored = [r.id for r in page.list if r.state == RecordingState.ERROR]
-            outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list], errored)
-            for i, recording in enumerate(page.list):
-                out = outputs.get(recording.id)
-                if out is not None:
-                    seen.add(recording.id)
-                    pending, did = await self._observe(out, recording)
-                    changed |= did
-                    if pending and first_pending is None:
-                        first_pending = offset + i
-                elif (item := originals.get(recording.id)) is not None:
-                    changed |= await self._observe_original(item, recording)
-            offset += len(page.list)
-            if not page.list or offset >= count:
-                break
+        pages = scan_recordings(self.ctx.client.recordings, project_id=self.project_id, offset=start)
+        try:
+            async with contextlib.aclosing(pages):
+                async for page_offset, page in pages:
+                    count = page.pagination.count
+                    errored = [r.id for r in page.list if r.state == RecordingState.ERROR]
+                    outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list], errored)
+                    for i, recording in enumerate(page.list):
+                        out = outputs.get(recording.id)
+                        if out is not None:
+                            seen.add(recording.id)
+                            pending, did = await self._observe(out, recording)
+                            changed |= did
+                            if pending and first_pending is None:
+                                first_pending = page_offset + i
+                        elif (item := originals.get(recording.id)) is not None:
+                            changed |= await self._observe_original(item, recording)
+                    offset = page_offset + len(page.list)
+        except (AuthenticationError, InsufficientCreditsError) as exc:
+            raise StopJob(exc) from exc
         next_start = first_pending if first_pending is not None else min(offset, count)
         missing = [rid for rid in await self.ctx.journal.watched(self.ctx.round) if rid not in seen]
         if missing:
