@@ -11,6 +11,7 @@ values of the OpenAPI's enums.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -264,3 +265,26 @@ ENUMS: dict[type[OpenEnum], str] = {
 def test_open_enums_know_the_openapis_values(enum: type[OpenEnum]) -> None:
     assert {m.value for m in enum} == set(_schema(ENUMS[enum])["enum"])
     counts.REQUESTS["enums"] += len(enum)
+
+
+#: Multipart uploads: the SDK call (from tests/sdk/test_operations.py) -> its form's schema.
+UPLOADS = {
+    "recordings.create": "Body_recording_create_api_recordings_post",
+    "calibrations.create": "Body_calibrate_api_calibration_post",
+}
+
+
+@pytest.mark.parametrize("name", list(UPLOADS))
+async def test_uploads_send_the_form_fields_of_the_schema(name: str, client: Any, mocked: Any) -> None:
+    from tests.sdk.test_operations import OPERATIONS, _render, _url_re
+
+    op = next(op for op in OPERATIONS if op.name == name)
+    mocked.add(_url_re(op.path), method=op.method, payload=op.answer)
+    await op.call(client)
+    (call,) = [c for calls in mocked.requests.values() for c in calls]
+    sent = await _render(call.kwargs["data"])
+    fields = set(re.findall(rb'Content-Disposition: form-data; name="([^"]+)"', sent))
+    schema = _schema(UPLOADS[name])
+    assert fields and {f.decode() for f in fields} <= set(schema["properties"])
+    assert set(schema.get("required", ())) <= {f.decode() for f in fields}
+    counts.REQUESTS["fields"] += len(fields)
