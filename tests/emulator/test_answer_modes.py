@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 
 from tests.emulator.conftest import fast, make_folder, session, upload, wav_bytes
@@ -43,6 +44,21 @@ def test_required_fields_table_matches_the_openapi() -> None:
 def test_every_model_of_the_table_exists() -> None:
     missing = {name for name in REQUIRED if not hasattr(_models, name)}
     assert not missing, f"REQUIRED names models that do not exist: {sorted(missing)}"
+
+
+def test_every_response_model_has_its_schema() -> None:
+    """A new response model must be mapped to its OpenAPI schema, or its optionals never vary."""
+    from voiceapi_async._models import _requests
+
+    structs = {
+        n
+        for n in _models.__all__
+        if isinstance(getattr(_models, n), type) and issubclass(getattr(_models, n), msgspec.Struct)
+    }
+    requests = {*_requests.__all__, "CalibrationRename"}
+    without_schema = {"Model", "ApiKey", "ErrorBody", "ValidationErrorItem"}  # no schema, or errors
+    unmapped = structs - set(_generator().SCHEMA_OF) - requests - without_schema
+    assert not unmapped, f"add these to SCHEMA_OF in scripts/gen_required_fields.py: {sorted(unmapped)}"
 
 
 async def _recording_json(emu: Emulator, clock: ManualClock) -> dict[str, Any]:
