@@ -42,7 +42,7 @@ async def main() -> None:
             assert_type(each, Recording)
         async for one_page in client.projects.list().iter_pages():
             assert_type(one_page.pagination, Pagination)
-        assert_type(voice.accents[0].info, AccentInfo)
+        assert_type(voice.accents[0].info, AccentInfo | None)  # optional: models accept absence and null
 
         target = ConversionTarget(voice_id=voice.id, label="take one")
         orders = await client.orders.create("00000000-0000-0000-0000-000000000000", [target])
