@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from voiceapi_async.jobs import (
     ItemDone,
     ItemSynthesized,
     JobStatus,
+    PartsJoined,
     TextItem,
     TTSJob,
     UnknownVoiceError,
@@ -58,7 +60,11 @@ async def test_tts_list_with_conversion_and_long_text(
     assert snap["tts_created"] == 6 and snap["orders_total"] == 6 and snap["conversions_created"] == 6
     names = sorted(Path(p).name for p in summary.output_files)
     slug = voice_names[0].replace(" ", "-")
-    assert names[:3] == [f"1.{slug}.wav", f"2-intro.{slug}.wav", f"3.1.{slug}.wav"]
+    # The long text's four parts are joined into one file: one output per text and target.
+    assert names == [f"1.{slug}.wav", f"2-intro.{slug}.wav", f"3.{slug}.wav"]
+    assert summary.output_count == 3
+    joined = [e for e in events if isinstance(e, PartsJoined)]
+    assert [(e.key, e.parts, Path(e.path).name) for e in joined] == [("3", 4, f"3.{slug}.wav")]
     # Each part is its own item, recorded in the journal.
     journal = await Journal(job.journal_path).open()
     try:
@@ -120,3 +126,30 @@ async def test_tts_events_and_item_done(tmp_path: Path, client: VoiceClient) -> 
     done = [e async for e in job.run() if isinstance(e, ItemDone)]
     assert sorted(e.key for e in done) == ["1", "2"]
     assert all(len(e.outputs) == 1 and Path(e.outputs[0]).exists() for e in done)
+
+
+async def test_long_text_parts_joined_frame_for_frame_kept_on_request_and_not_redone(
+    tmp_path: Path, emu: Emulator, client: VoiceClient
+) -> None:
+    out = tmp_path / "out"
+    job = TTSJob(client, ["Short.", LONG], out, keep_parts=True, **FAST)
+    summary = await job.run_to_completion()
+    assert summary.status is JobStatus.COMPLETED and summary.done == 5
+    parts = sorted(out.glob("2.*.wav"))
+    assert [p.name for p in parts] == ["2.1.wav", "2.2.wav", "2.3.wav", "2.4.wav"]
+    frames = b""
+    for part in parts:
+        with wave.open(str(part), "rb") as reader:
+            frames += reader.readframes(reader.getnframes())
+    with wave.open(str(out / "2.wav"), "rb") as joined:
+        assert joined.readframes(joined.getnframes()) == frames
+    # Without keep_parts a fresh job keeps only the joined file; a re-run downloads and joins nothing.
+    plain = tmp_path / "plain"
+    await TTSJob(client, ["Short.", LONG], plain, **FAST).run_to_completion()
+    assert sorted(p.name for p in plain.glob("*.wav")) == ["1.wav", "2.wav"]
+    with wave.open(str(plain / "2.wav"), "rb") as joined:
+        assert joined.getnframes() * joined.getsampwidth() == len(frames)
+    before = emu.counters.snapshot()["requests_by_route"].get("files.get", 0)
+    events = [e async for e in TTSJob(client, ["Short.", LONG], plain, **FAST).run()]
+    assert not any(isinstance(e, PartsJoined) for e in events)
+    assert emu.counters.snapshot()["requests_by_route"].get("files.get", 0) == before

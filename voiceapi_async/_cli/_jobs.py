@@ -99,6 +99,11 @@ def add_job_commands(
     tts.add_argument("input", type=Path, metavar="INPUT", help=".txt (a text a line), .csv or .jsonl (a 'text' field)")
     tts.add_argument("--tts-voice", default=None, metavar="NAME_OR_ID", help="the TTS voice (default: the service's)")
     tts.add_argument("--language", default=None, help="the texts' language")
+    tts.add_argument(
+        "--keep-parts",
+        action="store_true",
+        help="also keep each part of a long text (<line>.<part>...) besides the joined file",
+    )
     tts.set_defaults(handler=cmd_tts)
 
     plan = sub.add_parser(
@@ -206,6 +211,7 @@ async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) ->
         targets=targets_from(args),
         tts_voice=args.tts_voice,
         language=args.language,
+        keep_parts=args.keep_parts,
         **_job_options(args),
     )
     return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)

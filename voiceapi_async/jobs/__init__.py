@@ -40,6 +40,7 @@ from ._events import (
     JobPlan,
     JobStatus,
     JobSummary,
+    PartsJoined,
     Progress,
 )
 from ._job import JOURNAL_NAME, BaseJob
@@ -79,6 +80,7 @@ __all__ = [
     "JournalReport",
     "JournalVersionError",
     "OutputReport",
+    "PartsJoined",
     "Progress",
     "ProgressCallback",
     "TTSInputs",

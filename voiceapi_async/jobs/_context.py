@@ -24,7 +24,7 @@ from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
 from ._store import ItemRow, JobStore, OutputRow
 from ._targets import ResolvedTarget
 
-__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work"]
+__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work", "target_label"]
 
 T = TypeVar("T")
 #: Rows read from the journal at a time by the feeders.
@@ -43,6 +43,12 @@ class JobKind(Protocol):
 
     def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
         """Where an output goes, relative to the output directory."""
+
+
+def target_label(kind: JobKind, item: ItemRow, target: int) -> str:
+    """The label of an item's target (``"original"`` for target -1, a TTS original itself)."""
+    targets = kind.targets_for(item)
+    return targets[target].label if 0 <= target < len(targets) else "original"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,5 +219,4 @@ class EngineContext:
             )
 
     def target_name(self, item: ItemRow, target: int) -> str:
-        targets = self.kind.targets_for(item)
-        return targets[target].label if 0 <= target < len(targets) else "original"
+        return target_label(self.kind, item, target)

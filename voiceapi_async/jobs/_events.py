@@ -25,6 +25,7 @@ __all__ = [
     "JobPlan",
     "JobStatus",
     "JobSummary",
+    "PartsJoined",
     "Progress",
 ]
 
@@ -105,6 +106,14 @@ class ItemPostponed(JobEvent, frozen=True, kw_only=True, tag=True):
     stage: str
     reason: str
     retry_in: float | None
+
+
+class PartsJoined(JobEvent, frozen=True, kw_only=True, tag=True):
+    """The parts of a long text (items ``<key>.1``, ``<key>.2``, ...) joined into one file for ``target``."""
+
+    target: str
+    parts: int
+    path: str
 
 
 class ItemFailure(msgspec.Struct, frozen=True, kw_only=True):

@@ -155,6 +155,11 @@ class BaseJob:
     def _kind(self) -> JobKind:
         raise NotImplementedError
 
+    async def _finish(self, journal: JobStore) -> AsyncIterator[JobEvent]:
+        """Work on finished items once the engine stopped (TTS: join the parts of long texts)."""
+        return
+        yield
+
     # -- the public API --------------------------------------------------------------------
 
     async def plan(self) -> JobPlan:
@@ -247,6 +252,8 @@ class BaseJob:
                 None if self._discard_events else send.send,
             )
             async for event in _drain(engine.run, send, receive):
+                yield event
+            async for event in self._finish(journal):
                 yield event
             tracker.report()
             counts = await journal.counts()

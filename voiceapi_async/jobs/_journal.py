@@ -638,10 +638,12 @@ class Journal(JobStore):
 
         def get(db: sqlite3.Connection) -> tuple[list[str], int]:
             done = OutputStage.DOWNLOADED
+            # DISTINCT: the parts of a long TTS text, once joined, share one file
             rows = db.execute(
-                "SELECT path FROM outputs WHERE stage = ? ORDER BY item_seq, target LIMIT ?", (done, limit)
+                "SELECT path FROM outputs WHERE stage = ? GROUP BY path ORDER BY min(item_seq), min(target) LIMIT ?",
+                (done, limit),
             ).fetchall()
-            total = db.execute("SELECT count(*) FROM outputs WHERE stage = ?", (done,)).fetchone()[0]
+            total = db.execute("SELECT count(DISTINCT path) FROM outputs WHERE stage = ?", (done,)).fetchone()[0]
             return [r[0] for r in rows], total
 
         return await self._scan(get)

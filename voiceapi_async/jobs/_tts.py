@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -11,10 +13,13 @@ import msgspec
 
 from .._client import VoiceClient
 from .._models import Recording, TTSVoice, Voice
+from ._context import target_label
 from ._errors import JobConfigError
-from ._events import ItemSynthesized, JobEvent
+from ._events import ItemSynthesized, JobEvent, PartsJoined
 from ._job import BaseJob
+from ._join import join_wav, remove_files, text_key
 from ._reconcile import marked_label
+from ._stages import ItemStage, OutputStage
 from ._store import ItemRow, JobStore, NewItem
 from ._targets import ResolvedTarget, Target, resolve_targets, resolve_tts_voice
 from ._texts import TextSource, TTSInputs, iter_text_batches
@@ -39,7 +44,9 @@ class TTSJob(BaseJob):
     its own item (key ``<line>.<part>``).  An item's ``voice`` replaces ``targets`` for it.
     Conversions of TTS need a narration style: the voice's default unless a target names
     one.  Without targets, the TTS original itself is downloaded.  Outputs go to
-    ``output_dir/<line>[-<label>][.<target label>].wav``.
+    ``output_dir/<line>[-<label>][.<target label>].wav``.  The parts of a long text are
+    joined into that one file per target once all are downloaded (WAV: frames
+    concatenated); ``keep_parts=True`` also keeps ``<line>.<part>...`` files.
     """
 
     kind_name = "tts"
@@ -53,9 +60,11 @@ class TTSJob(BaseJob):
         targets: Sequence[Target | str] = (),
         tts_voice: str | None = None,
         language: str | None = None,
+        keep_parts: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(client, output_dir, **options)
+        self.keep_parts = keep_parts
         self.texts = texts
         self.targets = [Target(t) if isinstance(t, str) else t for t in targets]
         if not all(isinstance(t, Target) for t in self.targets):
@@ -136,6 +145,46 @@ class TTSJob(BaseJob):
             n_targets=len(targets),
             extra=extra or None,
         )
+
+    async def _finish(self, journal: JobStore) -> AsyncIterator[JobEvent]:
+        """Join the parts of each long text whose parts are all done, per target (see ``_join``)."""
+        texts: dict[str, dict[int, ItemRow]] = {}
+        after = 0
+        while rows := await journal.items_in_stages((ItemStage.DONE,), after, 256):
+            after = rows[-1].seq
+            for row in rows:
+                if row.extra.get("parts"):
+                    texts.setdefault(text_key(row.key), {})[int(row.extra["part"])] = row
+        kind = self._kind()
+        for key, by_part in texts.items():
+            parts = [by_part[n] for n in sorted(by_part)]
+            if len(parts) != int(parts[0].extra["parts"]):
+                continue  # some part is not done yet: joined by a later run
+            outputs = [{o.target: o for o in await journal.outputs_of(p.seq)} for p in parts]
+            whole = dataclasses.replace(parts[0], rel=text_key(parts[0].key) + parts[0].rel[len(parts[0].key) :])
+            for target in sorted(outputs[0]):
+                paths = [outs[target].path or "" if target in outs else "" for outs in outputs]
+                if not all(paths):
+                    continue
+                destination = self.output_dir / kind.output_path(whole, target, PurePosixPath(paths[0]).suffix)
+                if all(p == str(destination) for p in paths) or (self.keep_parts and destination.exists()):
+                    continue  # joined by an earlier run
+                size = await asyncio.to_thread(join_wav, [Path(p) for p in paths], destination)
+                if size is None:
+                    continue  # not a format that joins: the parts stay
+                if not self.keep_parts:
+                    for part in parts:
+                        await journal.set_output(
+                            part.seq, target, OutputStage.DOWNLOADED, path=str(destination), size=size
+                        )
+                    await asyncio.to_thread(remove_files, paths)
+                yield PartsJoined(
+                    key=key,
+                    name=parts[0].name,
+                    target=target_label(kind, parts[0], target),
+                    parts=len(parts),
+                    path=str(destination),
+                )
 
     def _kind(self) -> _TTSKind:
         return _TTSKind(self.client, self._resolved)
