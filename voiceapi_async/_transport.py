@@ -162,7 +162,7 @@ class CallOptions:
     timeout: Timeout
     retry: RetryPolicy
     credentials: Credentials
-    headers: Mapping[str, str] = field(default_factory=lambda: {"Accept": "application/json"}, repr=False)
+    headers: dict[str, str] = field(default_factory=lambda: {"Accept": "application/json"}, repr=False)
     query: str = field(default="", repr=False)
 
 
@@ -557,7 +557,7 @@ class Transport:
         """
         query = _query_string(req.params)
         if same_origin:
-            headers = dict(opts.headers)
+            headers = opts.headers.copy()
             if req.authenticated:
                 headers.update(opts.credentials.headers())
             if opts.query:
