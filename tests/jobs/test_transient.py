@@ -6,6 +6,7 @@ server carried them out, and a 402 stops paid work but not the delivery of what 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ from .conftest import JOB_FAST, make_client
 from .helpers import make_tree, wav_bytes
 
 FAST = {**JOB_FAST, "retry_delay": 0.01, "max_retry_delay": 0.02}
+
+
+def _on_fake_clock(emu: Emulator, sleep: Callable[[float], Awaitable[None]]) -> VoiceClient:
+    """A client whose every wait (SDK retries, the job's back-offs) goes through ``sleep``."""
+    retry = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02)
+    return VoiceClient(
+        api_key=emu.api_key, base_url=emu.base_url, rate_limits=RateLimits.disabled(), retry=retry, _sleep=sleep
+    )
 
 
 def _assert_once(emu: Emulator, n: int) -> None:
@@ -65,10 +74,7 @@ async def test_the_same_run_comes_back_after_a_backoff_on_the_clients_clock(
             emu.set_faults()
 
     emu.set_faults(FaultConfig(error_rate=1.0, endpoints=("recordings.create",), seed=3))
-    retry = RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.02)
-    async with VoiceClient(
-        api_key=emu.api_key, base_url=emu.base_url, rate_limits=RateLimits.disabled(), retry=retry, _sleep=fake_sleep
-    ) as client:
+    async with _on_fake_clock(emu, fake_sleep) as client:
         job = BatchConvertJob(
             client,
             tmp_path / "in",
@@ -147,3 +153,21 @@ async def test_retry_failed_tries_final_failures_again_on_request(
     snap = emu.counters.snapshot()
     assert snap["retries_total"] == 8  # the errored conversions were retried, not ordered again
     _assert_once(emu, 4)
+
+
+async def test_set_up_waits_out_a_429_burst_longer_than_the_sdks_retries(
+    tmp_path: Path, emu: Emulator, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 3)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    emu.set_faults(FaultConfig(burst_429=12, burst_429_retry_after=0.01))
+    async with _on_fake_clock(emu, fake_sleep) as client:
+        job = BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", retry_delay=5.0, **JOB_FAST)
+        summary = await job.run_to_completion()
+    assert summary.status is JobStatus.COMPLETED and summary.done == 3
+    assert summary.rate_limited == 12 and 5.0 in slept  # the SDK gave up, the job waited (on the fake clock)
+    _assert_once(emu, 3)

@@ -24,7 +24,7 @@ from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
 from ._store import ItemRow, JobStore, OutputRow
 from ._targets import ResolvedTarget
 
-__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work", "target_label"]
+__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work", "backoff_delay", "target_label"]
 
 T = TypeVar("T")
 #: Rows read from the journal at a time by the feeders.
@@ -43,6 +43,11 @@ class JobKind(Protocol):
 
     def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
         """Where an output goes, relative to the output directory."""
+
+
+def backoff_delay(opts: EngineOptions, deferral: int) -> float:
+    """``retry_delay`` doubling with each deferral (1-based), capped at ``max_retry_delay``."""
+    return float(min(opts.max_retry_delay, opts.retry_delay * (2 ** (deferral - 1))))
 
 
 def target_label(kind: JobKind, item: ItemRow, target: int) -> str:
@@ -157,7 +162,7 @@ class EngineContext:
 
     def backoff(self, deferral: int) -> float:
         """The wait before the ``deferral``-th (1-based) re-attempt of an item: doubling, capped."""
-        return float(min(self.opts.max_retry_delay, self.opts.retry_delay * (2 ** (deferral - 1))))
+        return backoff_delay(self.opts, deferral)
 
     def later(self, seconds: float, then: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``then()`` after ``seconds`` without holding a worker meanwhile."""

@@ -8,25 +8,28 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._client import VoiceClient
 from .._errors import AuthenticationError, RateLimitStoreError
+from ._context import backoff_delay
 from ._engine import Engine, EngineOptions, JobKind, StopJob
 from ._errors import CostGuardError, JobConfigError, JobStoppedError, JournalMismatchError
 from ._events import ItemFailed, ItemFailure, JobEvent, JobPlan, JobStatus, JobSummary
 from ._folders import ensure_folders, ensure_project, folder_name
 from ._journal import Journal
-from ._outcomes import STOP_ERRORS
+from ._outcomes import STOP_ERRORS, TRANSIENT_ERRORS
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
 from ._stages import FINAL_ITEM_STAGES, ItemStage, Step
 from ._store import JobStore
 
 __all__ = ["JOURNAL_NAME", "BaseJob"]
+
+T = TypeVar("T")
 
 #: The journal's file name inside the output directory (hidden: directory walks skip it).
 JOURNAL_NAME = ".voiceapi-job.sqlite"
@@ -216,11 +219,20 @@ class BaseJob:
         staged = not self.resumes
         journal: JobStore = await self._take_staged() if staged else await Journal(self.journal_path).open()
         try:
-            try:
+
+            async def check() -> JobPlan:
                 if self.adopt_account_limits and self.client.rate_limiter.limits.fast is not None:
                     await self.client.adopt_account_rate_limits()
                 await self._prepare(journal, reopen_failed=self.retry_failed)
-                plan = await build_plan(self.client, journal)
+                return await build_plan(self.client, journal)
+
+            async def places() -> str:
+                project_id = await ensure_project(self.client, self.project)
+                await ensure_folders(self.client, journal, project_id, self.folder)
+                return project_id
+
+            try:
+                plan = await self._patiently(check)
             except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             if not plan.affordable and not self.force:
@@ -235,8 +247,7 @@ class BaseJob:
             async for event in self._validation_failures(journal):
                 yield event
             try:
-                project_id = await ensure_project(self.client, self.project)
-                await ensure_folders(self.client, journal, project_id, self.folder)
+                project_id = await self._patiently(places)
             except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             tracker = StageTracker(await journal.counts(), counter, on_progress)
@@ -286,6 +297,21 @@ class BaseJob:
             ) from stop_cause
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _patiently(self, step: Callable[[], Awaitable[T]]) -> T:
+        """A set-up step (idempotent lookups, find-or-create) tried again after transient errors.
+
+        The SDK already retried each request; a longer outage (a 429 burst, 5xx) is waited
+        out like an item's: ``retry_delay`` doubling, ``max_deferrals`` times, on the client's clock.
+        """
+        for deferral in range(1, self.options.max_deferrals + 2):
+            try:
+                return await step()
+            except TRANSIENT_ERRORS:
+                if deferral > self.options.max_deferrals:
+                    raise
+                await self.client._transport.sleep(backoff_delay(self.options, deferral))
+        raise AssertionError("unreachable")
 
     @property
     def resumes(self) -> bool:

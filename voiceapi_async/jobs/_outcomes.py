@@ -22,10 +22,22 @@ from .._errors import (
     VoiceAPIError,
 )
 
-__all__ = ["STOP_ERRORS", "ItemRefused", "StopJob", "Transient", "Uncertain", "classify", "guard", "reason"]
+__all__ = [
+    "STOP_ERRORS",
+    "TRANSIENT_ERRORS",
+    "ItemRefused",
+    "StopJob",
+    "Transient",
+    "Uncertain",
+    "classify",
+    "guard",
+    "reason",
+]
 
 #: Errors that concern every item alike: the account (401, 402) or the shared rate-limit store.
 STOP_ERRORS = (AuthenticationError, InsufficientCreditsError, RateLimitStoreError)
+#: Errors of idempotent calls that the SDK's own retries did not get past, but time may (set-up steps).
+TRANSIENT_ERRORS = (RateLimitError, InternalServerError, APIConnectionError)
 
 T = TypeVar("T")
 #: Client errors that say "not now" rather than "never" (request timeout, too early): retried later.
