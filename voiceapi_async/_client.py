@@ -248,10 +248,10 @@ class VoiceClient:
     async def health(self) -> Health:
         """``GET /api/healtz``: the service's health, for a web backend's readiness probe.
 
-        Needs no credentials.  Raises like any call when the service cannot answer; for a
+        Sent without credentials (it needs none).  Raises like any call when the service cannot answer; for a
         quick probe use ``client.with_options(timeout=2, max_retries=0).health()``.
         """
-        return await self._request("GET", "/api/healtz", Health)
+        return await self._request("GET", "/api/healtz", Health, authenticated=False)
 
     async def adopt_account_rate_limits(self) -> RateLimits:
         """Set the client-side buckets to the account's own limits (``data.rate_limits``).
@@ -302,8 +302,18 @@ class VoiceClient:
         body: Callable[[], aiohttp.MultipartWriter] | None = None,
         bucket: Bucket = "fast",
         idempotent: bool | None = None,
+        authenticated: bool = True,
     ) -> T:
-        req = Request(method, path, params=params, json=json, body=body, bucket=bucket, idempotent=idempotent)
+        req = Request(
+            method,
+            path,
+            params=params,
+            json=json,
+            body=body,
+            bucket=bucket,
+            idempotent=idempotent,
+            authenticated=authenticated,
+        )
         return await self._transport.request(req, cast_to=cast_to, opts=self._options)
 
     async def _send(

@@ -194,6 +194,10 @@ async def test_api_key_rotation_create_then_delete(mocked: aioresponses) -> None
         assert len(_requests(mocked)) == sent, "nothing may be sent without credentials"
         assert NEW_KEY not in repr(client) and API_KEY not in repr(client)
 
+        mocked.get(f"{BASE}/api/healtz", payload={"state": "OK"})
+        assert (await client.health()).ok, "a call that needs no credentials still works"
+        health_calls = [c for u, c in _requests(mocked) if u.path == "/api/healtz"]
+        assert "api-key" not in health_calls[0].kwargs["headers"]
         await client.with_options(api_key=API_KEY).recordings.get(RID)
         assert recorder.last()[1]["api-key"] == API_KEY
 
