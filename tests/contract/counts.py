@@ -7,6 +7,9 @@ from collections import Counter
 DECODED: Counter[str] = Counter()
 """Answers decoded, per shape (``all``, ``required``, ``nulls``, ``random``, ``lenient``)."""
 
+ERRORS: Counter[str] = Counter()
+"""Error bodies (``ErrorResponse``, ``HTTPValidationError``) decoded, per shape."""
+
 REQUESTS: Counter[str] = Counter()
 """Request-side checks: bodies encoded and validated, values checked against constraints."""
 
@@ -16,6 +19,9 @@ def summary() -> list[str]:
     if DECODED:
         shapes = ", ".join(f"{k} {v}" for k, v in sorted(DECODED.items()))
         lines.append(f"contract: {sum(DECODED.values())} generated answers decoded, 0 failures ({shapes})")
+    if ERRORS:
+        shapes = ", ".join(f"{k} {v}" for k, v in sorted(ERRORS.items()))
+        lines.append(f"contract: {sum(ERRORS.values())} generated error bodies decoded, 0 failures ({shapes})")
     if REQUESTS:
         checks = ", ".join(f"{k} {v}" for k, v in sorted(REQUESTS.items()))
         lines.append(f"contract: {sum(REQUESTS.values())} request-side checks ({checks})")

@@ -37,7 +37,7 @@ from tests.sdk.samples import USER
 from tests.sdk.test_operations import OPERATIONS, _url_re
 from voiceapi_async import RateLimits, VoiceClient
 from voiceapi_async._resources import _account
-from voiceapi_async._transport import RawResponse, decode_answer
+from voiceapi_async._transport import RawResponse, _error_decoder, decode_answer
 
 #: Generated answers per operation and shape: 45 operations x 5 shapes x 8 is ~1,800 answers.
 EXAMPLES = 8
@@ -128,3 +128,33 @@ def test_every_operation_of_the_openapi_is_decoded_or_explained() -> None:
     }
     assert operations == set(RESPONSES) | set(NOT_COVERED), sorted(operations ^ (set(RESPONSES) | set(NOT_COVERED)))
     assert not set(RESPONSES) & set(NOT_COVERED)
+
+
+ERROR_SCHEMAS = ("ErrorResponse", "HTTPValidationError")  # every 4xx/5xx answer of the OpenAPI is one of these
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ERROR_SCHEMAS)
+def test_generated_error_bodies_keep_their_structure(name: str, mode: Mode) -> None:
+    """Error answers decode as ``ErrorBody`` (else the typed error would carry raw text, not ``.errors``)."""
+    decoded = 0
+
+    @reproducible(EXAMPLES)
+    @given(strategy(Resolver(openapi()), {"$ref": f"#/components/schemas/{name}"}, mode))
+    def decodes(body: Any) -> None:
+        nonlocal decoded
+        _error_decoder.decode(msgspec.json.encode(body))
+        decoded += 1
+
+    decodes()
+    counts.ERRORS[mode] += decoded
+
+
+def test_every_error_answer_of_the_openapi_is_one_of_the_error_schemas() -> None:
+    schemas = set()
+    for item in openapi()["paths"].values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                if not str(status).startswith("2"):
+                    schemas.add(response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1])
+    assert schemas == set(ERROR_SCHEMAS)
