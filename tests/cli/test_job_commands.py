@@ -229,3 +229,23 @@ def test_dry_runs_and_plans_lock_nothing_and_mismatches_name_the_flags(
     journal = tmp_path / "j" / "job.sqlite"
     assert main([*convert, "--voice", voices[1], "--journal", str(journal), "--out", str(tmp_path / "o2")]) == 0
     assert journal.is_file() and not (tmp_path / "o2" / ".voiceapi-job.sqlite").exists()
+
+
+def test_job_id_resumes_from_the_server_when_the_journal_is_lost(
+    cli_env: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    voice = voice_names(capsys, 1)[0]
+    make_tree(tmp_path / "in", 3)
+    before = counters(cli_env)
+    args = ["convert", str(tmp_path / "in"), "--voice", voice, "--job-id", "cli-archive", *FAST]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    for path in (tmp_path / "out").glob(".voiceapi-job.sqlite*"):
+        path.unlink()  # the journal is lost (or the job moves to another machine)
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "out2"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    after = counters(cli_env)
+    assert result["summary"]["done"] == 3
+    assert after["uploads_total"] - before["uploads_total"] == 3  # uploaded once, by the first run
+    assert after["orders_total"] - before["orders_total"] == 3
+    assert len(list((tmp_path / "out2").rglob("*.wav"))) == 3  # the results, downloaded again

@@ -64,7 +64,9 @@ def add_job_commands(
 
     server = argparse.ArgumentParser(add_help=False)
     server.add_argument("--project", default="voiceapi-async jobs", help="server project (found or created)")
-    server.add_argument("--folder", default=None, help="server folder (default: the output directory's name)")
+    server.add_argument(
+        "--folder", default=None, help="server folder (default: the --job-id, else the output directory's name)"
+    )
     server.add_argument(
         "--journal",
         type=Path,
@@ -89,6 +91,13 @@ def add_job_commands(
         "--new-job", action="store_true", help="start over in DIR (the old journal is kept, renamed *.old)"
     )
     run.add_argument("--report", default=None, metavar="PATH", help="report.json or .csv (default: both in --out)")
+    run.add_argument(
+        "--job-id",
+        default=None,
+        metavar="NAME",
+        help="name the job: if its journal is lost or it moves to another machine, the same command with the same "
+        "--job-id rebuilds its state from the server instead of uploading and paying again (the folder defaults to NAME)",
+    )
 
     convert = sub.add_parser(
         "convert", parents=[common, audio, targets, run], help="convert audio files to one or more voices"
@@ -179,6 +188,7 @@ def _job_options(args: argparse.Namespace) -> dict[str, Any]:
         "retry_failed": args.retry_failed,
         "poll_interval": args.poll_interval,
         "max_poll_interval": max(30.0, args.poll_interval),
+        "job_id": args.job_id,
     }
 
 

@@ -45,6 +45,7 @@ from ._events import (
 )
 from ._job import JOURNAL_NAME, BaseJob
 from ._progress import ProgressCallback
+from ._rebuild import Rebuilt
 from ._report import ItemReport, JournalReport, OutputReport, read_journal
 from ._sources import DEFAULT_INCLUDE, AudioInputs
 from ._targets import Target
@@ -83,6 +84,7 @@ __all__ = [
     "PartsJoined",
     "Progress",
     "ProgressCallback",
+    "Rebuilt",
     "TTSInputs",
     "TTSJob",
     "Target",

@@ -117,7 +117,8 @@ class BatchConvertJob(BaseJob):
                 "source": str(source.path),
                 "rel": str(source.rel),
                 "rel_dir": rel_dir,
-                "label": marked_label(source.rel.stem, self.job_id, source.key),
+                # A named job's markers must not depend on where the inputs are (another machine).
+                "label": marked_label(source.rel.stem, self.job_id, str(source.rel) if self.named else source.key),
                 "n_targets": len(self.targets),
             }
             if source.error is not None:

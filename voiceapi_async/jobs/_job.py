@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -24,12 +25,14 @@ from ._journal import Journal
 from ._outcomes import STOP_ERRORS, TRANSIENT_ERRORS
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
+from ._rebuild import Rebuilt, rebuild_from_server
 from ._stages import FINAL_ITEM_STAGES, ItemStage, Step
 from ._store import JobStore
 
 __all__ = ["JOURNAL_NAME", "BaseJob"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: The journal's file name inside the output directory (hidden: directory walks skip it).
 JOURNAL_NAME = ".voiceapi-job.sqlite"
@@ -68,6 +71,13 @@ class BaseJob:
       (``data.rate_limits``, one ``auth.me()`` call) before starting, so the job paces itself
       to what the server enforces rather than to the documented defaults.
     - ``max_failures``: failures (and output paths) listed in the summary; the rest are counted.
+    - ``job_id``: name the job (e.g. ``"archive-2026-11"``) so that it can be resumed without
+      its journal: when the journal is lost, or the job moves to another machine, a run with
+      the same name and a fresh journal rebuilds the state from the server (the originals'
+      label markers, in the job's project and folders) instead of uploading and paying
+      again.  The folder then defaults to the job's name (not the output directory's), and
+      markers derive from the name and each input's path relative to its input directory,
+      so another machine with the same inputs elsewhere finds them.
     """
 
     kind_name: ClassVar[str] = ""
@@ -97,11 +107,16 @@ class BaseJob:
         force: bool = False,
         max_failures: int = 1000,
         adopt_account_limits: bool = True,
+        job_id: str | None = None,
     ) -> None:
         self.client = client
         self.output_dir = Path(output_dir)
         self.project = _check_name(project, "project")
-        self.folder = _check_name(folder or folder_name(self.output_dir.resolve().name or "batch"), "folder")
+        if job_id is not None and (not isinstance(job_id, str) or not job_id.strip() or len(job_id) > 200):
+            raise JobConfigError(f"job_id must be a name of 1 to 200 characters, not {job_id!r}")
+        self.requested_job_id = job_id
+        default_folder = job_id if job_id is not None else self.output_dir.resolve().name or "batch"
+        self.folder = _check_name(folder or folder_name(default_folder), "folder")
         self.journal_path = Path(journal_path) if journal_path is not None else self.output_dir / JOURNAL_NAME
         for name, value in (
             ("upload_concurrency", upload_concurrency),
@@ -142,6 +157,10 @@ class BaseJob:
         self.summary: JobSummary | None = None
         self._discard_events = False
         self.job_id = ""
+        #: Whether the job is named (``job_id=``): its markers do not depend on where its inputs are.
+        self.named = job_id is not None
+        #: What a rebuild from the server found (a named job's first run on a fresh journal).
+        self.rebuilt: Rebuilt | None = None
 
     # -- what subclasses provide -----------------------------------------------------------
 
@@ -248,6 +267,12 @@ class BaseJob:
                 yield event
             try:
                 project_id = await self._patiently(places)
+                if await journal.get_meta("rebuild_from_server"):
+                    self.rebuilt = await self._patiently(
+                        lambda: rebuild_from_server(self.client, journal, self._kind())
+                    )
+                    await journal.set_meta({"rebuild_from_server": False})
+                    log.info("job %s rebuilt from the server: %s", self.job_id, self.rebuilt)
             except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
             tracker = StageTracker(await journal.counts(), counter, on_progress)
@@ -338,12 +363,21 @@ class BaseJob:
         identity = self._identity()
         stored = await journal.get_meta("identity")
         if stored is None:
-            self.job_id = uuid.uuid4().hex
-            await journal.set_meta({"identity": identity, "job_id": self.job_id})
+            # A named job's fresh journal may be a lost one's successor: the server is asked first.
+            self.job_id = self.requested_job_id or uuid.uuid4().hex
+            await journal.set_meta(
+                {"identity": identity, "job_id": self.job_id, "named": self.named, "rebuild_from_server": self.named}
+            )
         elif stored != identity and not await self._same_job(journal, stored, identity):
             raise JournalMismatchError(self._mismatch(stored, identity))
         else:
             self.job_id = await journal.get_meta("job_id")
+            if self.requested_job_id is not None and self.requested_job_id != self.job_id:
+                raise JournalMismatchError(
+                    f"{self.journal_path} belongs to job {self.job_id!r}, not {self.requested_job_id!r}; "
+                    "use another output directory or journal_path"
+                )
+            self.named = bool(await journal.get_meta("named"))
         if reopen_failed:
             await journal.reopen_failed()
         await self._resolve(journal)

@@ -8,14 +8,14 @@ Conversions are matched on the original's conversion list by voice and label.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .._client import VoiceClient
 from .._models import Recording
 from .._validation import LABEL_MAX, sanitize_label
 from ._targets import ResolvedTarget
 
-__all__ = ["find_conversions", "find_original", "marked_label"]
+__all__ = ["find_conversions", "find_original", "marked_label", "match_conversions"]
 
 MARKER_LEN = 10
 #: How far back (seconds before the intent) to look: covers clock skew between us and the server.
@@ -45,8 +45,14 @@ async def find_original(
 
 async def find_conversions(client: VoiceClient, original_id: str, targets: Sequence[ResolvedTarget]) -> dict[int, str]:
     """Target index -> conversion id, for the targets an earlier order already created."""
+    conversions = [r async for r in client.recordings.conversions(original_id, limit=200, direction="asc")]
+    return match_conversions(conversions, targets)
+
+
+def match_conversions(conversions: Iterable[Recording], targets: Sequence[ResolvedTarget]) -> dict[int, str]:
+    """Target index -> the id of the first of an original's ``conversions`` made for it (same voice and label)."""
     found: dict[int, str] = {}
-    async for recording in client.recordings.conversions(original_id, limit=200, direction="asc"):
+    for recording in conversions:
         for i, target in enumerate(targets):
             if i not in found and recording.model_id == target.voice_id and recording.label == target.label:
                 found[i] = recording.id
