@@ -89,3 +89,12 @@ def redis_url() -> Iterator[str]:
 
     with redis_server() as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL shared by the session's tests (each test uses its own job names)."""
+    from tests.servers import postgres_server
+
+    with postgres_server() as server:
+        yield server.url

@@ -1,4 +1,4 @@
-"""The throwaway servers of ``benchmarks/_servers.py``, for tests: skip without them, fail in CI.
+"""The throwaway Redis and PostgreSQL of ``benchmarks/_servers.py``, for tests: skip without them, fail in CI.
 
 A developer's machine may lack a server; then its tests skip with the reason.  With
 ``CI`` set they fail instead: CI must run them (``.ci/run`` installs what is missing).
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks import _servers
-from benchmarks._servers import RedisServer
+from benchmarks._servers import PostgresServer, RedisServer
 
-__all__ = ["RedisServer", "missing", "redis_server"]
+__all__ = ["PostgresServer", "RedisServer", "missing", "postgres_server", "redis_server"]
 
 
 def missing(what: str, how: str) -> None:
@@ -36,4 +36,17 @@ def redis_server() -> Iterator[RedisServer]:
     except ImportError:
         missing("the redis package", "pip install -e '.[test]'")
     with _servers.redis_server() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster on a free port (run as the ``postgres`` user when root); skip/fail without one."""
+    if _servers.postgres_bindir() is None:
+        missing("PostgreSQL (initdb, pg_ctl)", "apt-get install -y postgresql")
+    try:
+        import asyncpg  # noqa: F401
+    except ImportError:
+        missing("the asyncpg package", "pip install -e '.[test]'")
+    with _servers.postgres_server() as server:
         yield server

@@ -249,3 +249,20 @@ def test_job_id_resumes_from_the_server_when_the_journal_is_lost(
     assert after["uploads_total"] - before["uploads_total"] == 3  # uploaded once, by the first run
     assert after["orders_total"] - before["orders_total"] == 3
     assert len(list((tmp_path / "out2").rglob("*.wav"))) == 3  # the results, downloaded again
+
+
+def test_a_job_shared_on_postgres_reports_where_each_output_is(
+    cli_env: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str
+) -> None:
+    voice = voice_names(capsys, 1)[0]
+    make_tree(tmp_path / "in", 3)
+    report = tmp_path / "shared.json"
+    args = ["convert", str(tmp_path / "in"), "--voice", voice, "--journal", postgres_url, *FAST]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2  # a shared job needs a name
+    assert "needs job_id" in capsys.readouterr().err
+    name = f"cli-shared-{tmp_path.name}"
+    assert main([*args, "--job-id", name, "--out", str(tmp_path / "o"), "--report", str(report)]) == 0
+    outputs = json.loads(report.read_text())["outputs"]
+    assert len(outputs) == 3
+    assert all(Path(o["file"]).is_file() and Path(o["file"]).is_relative_to(tmp_path / "o") for o in outputs)
+    assert not (tmp_path / "o" / ".voiceapi-job.sqlite").exists()  # the state is in PostgreSQL

@@ -179,10 +179,10 @@ def test_without_the_extra_the_error_says_what_to_install(monkeypatch: pytest.Mo
         VoiceClient(api_key=API_KEY, base_url=BASE, rate_limit_store="redis://127.0.0.1:1/0")
 
 
-def test_the_core_does_not_import_redis() -> None:
-    code = "import sys, voiceapi_async, voiceapi_async.jobs; print('redis' in sys.modules)"
+def test_the_core_does_not_import_the_stores_drivers() -> None:
+    code = "import sys, voiceapi_async, voiceapi_async.jobs, voiceapi_async._cli; print('redis' in sys.modules, 'asyncpg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert out.strip() == "False False"
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import msgspec
 
 from .._client import VoiceClient
 from ..jobs import DEFAULT_INCLUDE, BatchConvertJob, JobConfigError, JournalReport, Target, TTSJob, read_journal
+from ..jobs._pgstore import is_store_url
 from . import EXIT_FAILED_ITEMS, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
 from ._demo import add_demo_command
 from ._output import Output
@@ -69,10 +70,11 @@ def add_job_commands(
     )
     server.add_argument(
         "--journal",
-        type=Path,
+        type=_journal_arg,
         default=None,
-        metavar="PATH",
-        help="the job's journal (default: DIR/.voiceapi-job.sqlite)",
+        metavar="PATH_OR_URL",
+        help="the job's journal (default: DIR/.voiceapi-job.sqlite), or postgresql://... to share the job with "
+        "other workers (needs --job-id and the postgres extra; each worker has its own --out)",
     )
 
     run = argparse.ArgumentParser(add_help=False, parents=[server])
@@ -175,11 +177,16 @@ def _tags(text: str | None) -> tuple[str, ...] | None:
     return tags
 
 
+def _journal_arg(text: str) -> Path | str:
+    """A path to a SQLite journal, or (kept as text) a PostgreSQL URL."""
+    return text if is_store_url(text) else Path(text)
+
+
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "project": args.project,
         "folder": args.folder,
-        "journal_path": args.journal,
+        "journal": args.journal,
         "new_job": args.new_job,
         "upload_concurrency": args.concurrency,
         "download_concurrency": args.concurrency,
@@ -230,6 +237,8 @@ async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) ->
 async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
     """Price the inputs (with --out or --journal: what is left of that job); nothing is written anywhere."""
     options = _audio_options(args)
+    if isinstance(args.journal, str):
+        raise JobConfigError("plan prices inputs against a local journal; a shared job store is priced by its run")
     if args.out is None and args.journal is None:
         scratch = tempfile.TemporaryDirectory(prefix="voiceapi-plan-")  # only names the folder; stays empty
         output_dir = Path(scratch.name)

@@ -55,6 +55,26 @@ def write_reports(journal: JournalReport, paths: Sequence[Path], summary: JobSum
     return list(paths)
 
 
+def write_shared_reports(
+    outputs: Sequence[tuple[str, str, int, str]], paths: Sequence[Path], summary: JobSummary
+) -> list[Path]:
+    """A job shared on PostgreSQL: the summary and where each output is (``key, name, target, file``)."""
+    columns = ("key", "name", "target", "file")
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as f:
+            if path.suffix.lower() == ".csv":
+                writer = csv.writer(f)
+                writer.writerow(columns)
+                writer.writerows(outputs)
+            else:
+                rows = [dict(zip(columns, row, strict=True)) for row in outputs]
+                f.write(msgspec.json.encode({"summary": summary, "outputs": rows}).decode() + "\n")
+        os.replace(tmp, path)
+    return list(paths)
+
+
 def _write_json(journal: JournalReport, f: IO[str], summary: JobSummary | None) -> None:
     head = {
         "journal": str(journal.path),

@@ -15,7 +15,7 @@ from ..jobs import BaseJob, CostGuardError, JobPlan, JobStatus, JobStoppedError,
 from . import EXIT_AUTH, EXIT_CREDITS, EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_NETWORK, EXIT_OK, EXIT_USAGE
 from ._output import Output
 from ._progress import ProgressView
-from ._report import report_paths, show_plan, show_summary, write_reports
+from ._report import report_paths, show_plan, show_summary, write_reports, write_shared_reports
 
 __all__ = ["run_job", "show_plan_result"]
 
@@ -75,8 +75,11 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
                 return show_plan_result(exc.plan, out, as_json=as_json)
     summary = job.summary
     assert summary is not None
-    # No journal: the run stopped before it started (e.g. a 401 while checking), nothing to report on.
-    written = write_reports(read_journal(job.journal_path), paths, summary) if job.journal_path.is_file() else []
+    if job.store_url is not None:  # a job shared on PostgreSQL: where each worker put each output
+        written = write_shared_reports(await job.output_locations(), paths, summary)
+    else:
+        # No journal: the run stopped before it started (e.g. a 401 while checking), nothing to report on.
+        written = write_reports(read_journal(job.journal_path), paths, summary) if job.journal_path.is_file() else []
     _show_result(summary, out, job.output_dir, written, as_json)
     return _exit_code(summary, stopped, out)
 

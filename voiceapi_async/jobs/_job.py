@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from ._events import ItemFailed, ItemFailure, JobEvent, JobPlan, JobStatus, JobS
 from ._folders import ensure_folders, ensure_project, folder_name
 from ._journal import Journal
 from ._outcomes import STOP_ERRORS, TRANSIENT_ERRORS
+from ._pgstore import PostgresJobStore, is_store_url
 from ._plan import build_plan
 from ._progress import ProgressCallback, RequestCounter, StageTracker
 from ._rebuild import Rebuilt, rebuild_from_server
@@ -91,6 +93,8 @@ class BaseJob:
         folder: str | None = None,
         journal_path: str | Path | None = None,
         new_job: bool = False,
+        journal: str | Path | None = None,
+        lease_seconds: float = 30.0,
         upload_concurrency: int = 4,
         download_concurrency: int = 4,
         max_active: int = 200,
@@ -117,7 +121,13 @@ class BaseJob:
         self.requested_job_id = job_id
         default_folder = job_id if job_id is not None else self.output_dir.resolve().name or "batch"
         self.folder = _check_name(folder or folder_name(default_folder), "folder")
-        self.journal_path = Path(journal_path) if journal_path is not None else self.output_dir / JOURNAL_NAME
+        #: A PostgreSQL URL: the job's state is shared by every worker running it (``_pgstore``).
+        self.store_url = journal if isinstance(journal, str) and is_store_url(journal) else None
+        if self.store_url is not None and job_id is None:
+            raise JobConfigError("a shared job store (journal='postgresql://...') needs job_id= to name the job")
+        local = journal if journal is not None and self.store_url is None else journal_path
+        self.journal_path = Path(local) if local is not None else self.output_dir / JOURNAL_NAME
+        self.lease_seconds = lease_seconds
         for name, value in (
             ("upload_concurrency", upload_concurrency),
             ("download_concurrency", download_concurrency),
@@ -234,9 +244,11 @@ class BaseJob:
         self.client.add_event_hook(counter)
         started = time.monotonic()
         status, error, stop_cause = JobStatus.CANCELLED, None, None
-        engine: Engine | None = None
-        staged = not self.resumes
-        journal: JobStore = await self._take_staged() if staged else await Journal(self.journal_path).open()
+        parked = conversion_retries = 0
+        staged = not self.resumes and self.store_url is None
+        if not staged:
+            await self._drop_staged()  # a plan's scratch journal: a shared store needs none
+        journal: JobStore = await self._take_staged() if staged else await self._store().open()
         try:
 
             async def check() -> JobPlan:
@@ -266,7 +278,8 @@ class BaseJob:
             async for event in self._validation_failures(journal):
                 yield event
             try:
-                project_id = await self._patiently(places)
+                async with _exclusive(journal):  # several workers of a shared job: one creates the folders
+                    project_id = await self._patiently(places)
                 if await journal.get_meta("rebuild_from_server"):
                     self.rebuilt = await self._patiently(
                         lambda: rebuild_from_server(self.client, journal, self._kind())
@@ -275,25 +288,36 @@ class BaseJob:
                     log.info("job %s rebuilt from the server: %s", self.job_id, self.rebuilt)
             except STOP_ERRORS as exc:
                 raise StopJob(exc) from exc
-            tracker = StageTracker(await journal.counts(), counter, on_progress)
-            send, receive = anyio.create_memory_object_stream[JobEvent](_EVENT_QUEUE)
-            engine = Engine(
-                self.client,
-                journal,
-                self._kind(),
-                self.options,
-                project_id,
-                self.output_dir,
-                tracker,
-                None if self._discard_events else send.send,
-            )
-            async for event in _drain(engine.run, send, receive):
-                yield event
-            async for event in self._finish(journal):
-                yield event
-            tracker.report()
+            async with _heartbeat(journal):
+                # One engine run, or (a shared store) one per batch of items this worker claims.
+                while await _claim(journal, max(4, self.options.upload_concurrency * 2)):
+                    tracker = StageTracker(await journal.counts(), counter, on_progress)
+                    send, receive = anyio.create_memory_object_stream[JobEvent](_EVENT_QUEUE)
+                    engine = Engine(
+                        self.client,
+                        journal,
+                        self._kind(),
+                        self.options,
+                        project_id,
+                        self.output_dir,
+                        tracker,
+                        None if self._discard_events else send.send,
+                    )
+                    # aclosing: when the consumer stops early, the engine is cancelled and waited for
+                    # (its critical sections journaled) before the journal closes below.
+                    async with contextlib.aclosing(_drain(engine.run, send, receive)) as events:
+                        async for event in events:
+                            yield event
+                    tracker.report()
+                    parked += engine.parked
+                    conversion_retries += engine.conversion_retries
+                    if not isinstance(journal, PostgresJobStore):
+                        break
+            if not isinstance(journal, PostgresJobStore):  # a shared job's parts are in several directories
+                async for event in self._finish(journal):
+                    yield event
             counts = await journal.counts()
-            if engine.parked:
+            if parked:
                 status = JobStatus.INCOMPLETE
             else:
                 status = JobStatus.COMPLETED_WITH_FAILURES if counts.get(ItemStage.FAILED) else JobStatus.COMPLETED
@@ -304,7 +328,7 @@ class BaseJob:
             raise
         finally:
             try:
-                self.summary = await self._summarize(journal, status, counter, started, engine, error)
+                self.summary = await self._summarize(journal, status, counter, started, conversion_retries, error)
             finally:
                 await journal.close()
                 self.client.remove_event_hook(counter)
@@ -343,6 +367,29 @@ class BaseJob:
         """Whether a run now would continue the job journaled at ``journal_path`` (else it starts one)."""
         return not self.new_job and self.journal_path.is_file()
 
+    async def output_locations(self) -> list[tuple[str, str, int, str]]:
+        """A job shared on PostgreSQL: ``(item key, name, target, file)`` of every downloaded output.
+
+        ``file`` is the downloading worker's output directory joined with the output's path.
+        """
+        store = self._store()
+        if not isinstance(store, PostgresJobStore):
+            raise JobConfigError("output_locations() reads a job shared on PostgreSQL (journal='postgresql://...')")
+        await store.open()
+        try:
+            return [(k, n, t, os.path.join(loc, path)) for k, n, t, loc, path in await store.output_locations()]
+        finally:
+            await store.close()
+
+    def _store(self) -> JobStore:
+        """The SQLite journal (a path), or this worker's view of a job shared on PostgreSQL (a URL)."""
+        if self.store_url is None:
+            return Journal(self.journal_path)
+        assert self.requested_job_id is not None
+        return PostgresJobStore(
+            self.store_url, self.requested_job_id, self.output_dir, lease_seconds=self.lease_seconds
+        )
+
     async def _take_staged(self) -> Journal:
         staged, self._staged = self._staged, None
         return staged if staged is not None else await Journal.scratch().open()
@@ -365,8 +412,10 @@ class BaseJob:
         if stored is None:
             # A named job's fresh journal may be a lost one's successor: the server is asked first.
             self.job_id = self.requested_job_id or uuid.uuid4().hex
+            # (A shared store is that state: nothing to rebuild.)
+            rebuild = self.named and self.store_url is None
             await journal.set_meta(
-                {"identity": identity, "job_id": self.job_id, "named": self.named, "rebuild_from_server": self.named}
+                {"identity": identity, "job_id": self.job_id, "named": self.named, "rebuild_from_server": rebuild}
             )
         elif stored != identity and not await self._same_job(journal, stored, identity):
             raise JournalMismatchError(self._mismatch(stored, identity))
@@ -421,7 +470,7 @@ class BaseJob:
         status: JobStatus,
         counter: RequestCounter,
         started: float,
-        engine: Engine | None,
+        conversion_retries: int,
         error: str | None,
     ) -> JobSummary:
         counts = await journal.counts()
@@ -439,21 +488,63 @@ class BaseJob:
             requests=counter.requests,
             requests_by_endpoint=dict(counter.by_endpoint),
             rate_limited=counter.rate_limited,
-            conversion_retries=engine.conversion_retries if engine is not None else 0,
+            conversion_retries=conversion_retries,
             duration=time.monotonic() - started,
             output_files=tuple(files),
             output_count=file_count,
-            journal_path=str(self.journal_path),
+            journal_path=journal.path if isinstance(journal, PostgresJobStore) else str(self.journal_path),
             error=error,
             pending=sum(n for stage, n in counts.items() if stage not in FINAL_ITEM_STAGES),
         )
+
+
+async def _claim(journal: JobStore, batch: int) -> bool:
+    """Whether to run the engine (again): always once on a journal; on a shared store, while items are left.
+
+    A worker with nothing to claim waits while other workers hold unfinished items: if
+    one of them dies, its leases run out and its items are claimed here.
+    """
+    if not isinstance(journal, PostgresJobStore):
+        return True
+    while not await journal.claim(batch):
+        if not await journal.unfinished_elsewhere():
+            return False
+        await asyncio.sleep(journal.lease_seconds / 3)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def _heartbeat(journal: JobStore) -> AsyncIterator[None]:
+    """A shared store's worker renews its leases every third of their duration while it works."""
+    if not isinstance(journal, PostgresJobStore):
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(journal.lease_seconds / 3)
+            try:
+                await journal.renew()
+            except (OSError, journal.errors) as exc:  # a blip: the next beat tries again; writes are fenced anyway
+                log.warning("could not renew the leases of worker %s: %s", journal.worker, exc)
+
+    task = asyncio.ensure_future(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _exclusive(journal: JobStore) -> contextlib.AbstractAsyncContextManager[None]:
+    return journal.exclusive() if isinstance(journal, PostgresJobStore) else contextlib.nullcontext()
 
 
 async def _drain(
     run: Callable[[], Awaitable[None]],
     send: MemoryObjectSendStream[JobEvent],
     receive: MemoryObjectReceiveStream[JobEvent],
-) -> AsyncIterator[JobEvent]:
+) -> AsyncGenerator[JobEvent, None]:
     """Yield the events ``run`` sends while it runs; re-raise its error; cancel it if we stop.
 
     ``run`` goes in a task of its own (not a task group: this is an async generator,
