@@ -4,7 +4,7 @@
     python examples/tts_pipeline.py --emulator out/                  # no account: built-in texts, local emulator
 
 Texts over the API's 1000 characters are split at sentence boundaries, each part its own
-item (keys ``2.1``, ``2.2``...).  Every event is a typed, immutable struct: match on it.
+item (keys ``2.1``, ``2.2``...), their audio joined into one file.  Every event is a typed, immutable struct: match on it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from voiceapi_async.jobs import (
     ItemSynthesized,
     JobEvent,
     JobSummary,
+    PartsJoined,
     TextItem,
     TTSInputs,
     TTSJob,
@@ -61,6 +62,8 @@ def describe(event: JobEvent) -> str:
             return f"done        {event.key:<5} {len(outputs)} file(s)"
         case ItemFailed(stage=stage, reason=reason):
             return f"FAILED      {event.key:<5} at {stage}: {reason}"
+        case PartsJoined(parts=parts, path=path):
+            return f"joined      {event.key:<5} {parts} parts -> {path}"
     return f"{type(event).__name__:<11} {event.key}"
 
 

@@ -61,14 +61,17 @@ async def test_tts_pipeline_prints_events_and_splits_the_long_text(
     )
     items = 2 + parts
     assert parts >= 2 and summary.status is JobStatus.COMPLETED and summary.done == items
-    files = sorted((tmp_path / "out").glob("*.wav"))
-    assert len(files) == items and any("labelled" in f.name for f in files)
+    # the long text's parts are joined into one WAV per target (keep_parts is off)
+    names = sorted(f.name for f in (tmp_path / "out").glob("*.wav"))
+    assert len(names) == 3 and any("labelled" in name for name in names)
+    assert "3.Aurora.wav" in names and not any(name.startswith("3.1") for name in names)
     counters = voiceapi_emulator.counters.snapshot()
     assert counters["tts_created"] == items and counters["conversions_created"] == items
     lines = capsys.readouterr().out.splitlines()
     assert sum(line.startswith("spoken") for line in lines) == items
     assert sum(line.startswith("downloaded") for line in lines) == items
     assert any(line.startswith("done        3.2") for line in lines)
+    assert any(line.startswith(f"joined      3     {parts} parts") for line in lines)
 
 
 def test_tts_pipeline_main_with_its_own_emulator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
