@@ -99,7 +99,16 @@ TOP_LEVEL = {
 }
 
 #: In ``voiceapi_async.types`` besides every model of ``voiceapi_async._models``.
-TYPES_EXTRA = {"AsyncPage", "AsyncPaginator", "AudioFormat", "AudioSource", "EventHook", "HTTPEvent", "RawResponse"}
+TYPES_EXTRA = {
+    "AsyncPage",
+    "AsyncPaginator",
+    "AudioFormat",
+    "AudioSource",
+    "ByteStream",
+    "EventHook",
+    "HTTPEvent",
+    "RawResponse",
+}
 
 
 def _public_names(module: types.ModuleType) -> set[str]:

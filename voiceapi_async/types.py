@@ -10,6 +10,7 @@ The names are listed statically (no ``*`` imports, a literal ``__all__``) so tha
 checkers see each one with its real type.
 """
 
+from ._downloads import ByteStream
 from ._models import (
     Accent,
     AccentInfo,
@@ -118,6 +119,7 @@ __all__ = [
     "AsyncPaginator",
     "AudioFormat",
     "AudioSource",
+    "ByteStream",
     "Calibration",
     "CalibrationPage",
     "CalibrationRename",
