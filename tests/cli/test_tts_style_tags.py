@@ -51,3 +51,13 @@ def test_tts_help_mentions_the_tags_option(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         build_parser().parse_args(["tts", "--help"])
     assert "--narration-style-tags" in capsys.readouterr().out
+
+
+def test_target_options_without_a_voice_are_refused(
+    cli_env: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Hello.\n")
+    assert main(["tts", str(lines), "--narration-style-tags", "calm", "--out", str(tmp_path / "o"), *FAST]) == 2
+    assert "--narration-style-tags applies to the --voice targets" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -144,6 +144,8 @@ def add_job_commands(
 def _per_voice(values: Sequence[T] | None, voices: int, flag: str) -> Sequence[T | None]:
     if not values:
         return [None] * voices
+    if not voices:  # not silently dropped: it would apply to nothing
+        raise JobConfigError(f"{flag} applies to the --voice targets: give at least one --voice")
     if len(values) == 1:
         return list(values) * voices
     if len(values) == voices:
