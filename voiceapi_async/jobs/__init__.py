@@ -44,6 +44,7 @@ from ._events import (
     Progress,
 )
 from ._job import JOURNAL_NAME, BaseJob
+from ._pgstore import LeaseLostError
 from ._progress import ProgressCallback
 from ._rebuild import Rebuilt
 from ._report import ItemReport, JournalReport, OutputReport, read_journal
@@ -80,6 +81,7 @@ __all__ = [
     "JournalMismatchError",
     "JournalReport",
     "JournalVersionError",
+    "LeaseLostError",
     "OutputReport",
     "PartsJoined",
     "Progress",

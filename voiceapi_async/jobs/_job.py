@@ -80,6 +80,11 @@ class BaseJob:
       again.  The folder then defaults to the job's name (not the output directory's), and
       markers derive from the name and each input's path relative to its input directory,
       so another machine with the same inputs elsewhere finds them.
+    - ``journal``: the journal's path (like ``journal_path``), or ``"postgresql://..."`` to share
+      the job (named by ``job_id``) with other workers: they split its items through leases
+      of ``lease_seconds`` (renewed while a worker works; a dead worker's items are taken over
+      once they run out), each downloading into its own ``output_dir``;
+      ``output_locations()`` lists where each output is.  Needs the ``postgres`` extra.
     """
 
     kind_name: ClassVar[str] = ""
