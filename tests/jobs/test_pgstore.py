@@ -154,6 +154,19 @@ async def test_three_workers_share_a_job_and_take_over_a_killed_ones_items(
         assert line and not line.startswith(b"SUMMARY")
     victim.send_signal(signal.SIGKILL)
     await victim.wait()
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_url)
+    try:  # the victim died holding unfinished items (worker names carry the pid): the others must take them over
+        held = await conn.fetchval(
+            "SELECT count(*) FROM voiceapi_job_items WHERE job = $1 AND lease_owner LIKE $2"
+            " AND stage NOT IN ('done', 'failed')",
+            name,
+            f"%-{victim.pid}-%",
+        )
+    finally:
+        await conn.close()
+    assert held > 0
     results = [await asyncio.wait_for(w.communicate(), 180) for w in (workers[0], workers[2])]
     for (out, err), w in zip(results, (workers[0], workers[2]), strict=True):
         assert w.returncode == 0, err.decode()[-3000:]
