@@ -5,7 +5,11 @@
 
 One client per application, not per request: its connection pool and its rate limiter
 are shared by every request handler, so concurrent users never push the account over
-its limits.  Run it against the local emulator:
+its limits.  Once the upload is in, the paid part (order, conversion) runs as a task the
+application owns and the handler awaits it through ``asyncio.shield``: a user who
+disconnects cancels only the wait, never a conversion already paid for, and the
+application lets such work finish before it closes the client (docs/guides/web.md).
+Run it against the local emulator:
 
     python examples/web_backend.py --emulator
     curl -F file=@take.wav 'http://127.0.0.1:8000/convert?voice=Aurora' -o converted.wav
@@ -24,6 +28,7 @@ from voiceapi_async import (
     ConversionTarget,
     InvalidRequestError,
     NotFoundError,
+    Recording,
     RecordingState,
     UnknownVoiceError,
     VoiceAPIError,
@@ -33,6 +38,7 @@ from voiceapi_async import (
 
 CLIENT = web.AppKey("client", VoiceClient)
 FOLDER = web.AppKey("folder_id", str)
+WORK = web.AppKey("work", set)  # the paid conversions in flight: set[asyncio.Task[Recording]]
 
 
 def create_app(*, api_key: str | None = None, base_url: str | None = None) -> web.Application:
@@ -43,7 +49,9 @@ def create_app(*, api_key: str | None = None, base_url: str | None = None) -> we
         app[CLIENT] = client
         project = await client.projects.create("web backend")
         app[FOLDER] = (await client.folders.create(project.id, "uploads")).id
+        app[WORK] = set()
         yield
+        await asyncio.gather(*app[WORK], return_exceptions=True)  # paid work finishes first
         await client.close()
 
     app.cleanup_ctx.append(client_context)
@@ -67,11 +75,11 @@ async def convert(request: web.Request) -> web.StreamResponse:
 
         label = sanitize_label(getattr(part, "filename", None) or "upload")
         original = await client.recordings.create(folder_id, chunks(), label=label)
-        original = await client.recordings.wait(original.id, interval=0.2, timeout=600)
-        orders = await client.orders.create(
-            original.id, [ConversionTarget(voice_id=voice.id, semitones_correction=semitones or None)]
-        )
-        converted = await client.recordings.wait(orders[0].conversion_id, interval=0.2, timeout=600)
+        target = ConversionTarget(voice_id=voice.id, semitones_correction=semitones or None)
+        work = asyncio.create_task(_order_and_wait(client, original, target))
+        request.app[WORK].add(work)
+        work.add_done_callback(request.app[WORK].discard)
+        converted = await asyncio.shield(work)  # a disconnect cancels this wait, not the work
         if converted.state is not RecordingState.DONE:
             raise web.HTTPBadGateway(text=f"conversion failed: {converted.error}\n")
     except UnknownVoiceError as exc:  # no voice by that id or exact name; the message suggests close names
@@ -90,6 +98,13 @@ async def convert(request: web.Request) -> web.StreamResponse:
             await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _order_and_wait(client: VoiceClient, original: Recording, target: ConversionTarget) -> Recording:
+    """The part that costs credits: it runs to the end even if the user has gone."""
+    original = await client.recordings.wait(original.id, interval=0.2, timeout=600)
+    orders = await client.orders.create(original.id, [target])
+    return await client.recordings.wait(orders[0].conversion_id, interval=0.2, timeout=600)
 
 
 async def _serve_with_emulator(port: int) -> None:

@@ -42,3 +42,24 @@ async def test_web_backend_converts_concurrent_uploads(voiceapi_emulator: Emulat
     counters = voiceapi_emulator.counters.snapshot()
     assert counters["uploads_total"] == 3 and counters["orders_total"] == 3
     assert counters["projects_created"] == 1  # one client, one set-up, for the app's lifetime
+
+
+@pytest.mark.voiceapi_emulator(original_delay=0.2, conversion_delay=(0.2, 0.3))
+async def test_a_user_who_disconnects_does_not_lose_a_paid_conversion(voiceapi_emulator: Emulator) -> None:
+    example = load_example("web_backend")
+    app = example.create_app(api_key=voiceapi_emulator.api_key, base_url=voiceapi_emulator.base_url)
+    server = TestServer(app, handler_cancellation=True)  # the handler is cancelled when the user leaves
+    async with TestClient(server) as http:
+        form = aiohttp.FormData()
+        form.add_field("file", wav_bytes(8000), filename="take.wav", content_type="audio/wav")
+        user = asyncio.create_task(http.post("/convert", params={"voice": "Aurora"}, data=form))
+        for _ in range(1000):  # the upload is in and the paid part has started...
+            if app[example.WORK]:
+                break
+            await asyncio.sleep(0.01)
+        user.cancel()  # ...when the user closes the tab
+        [work] = app[example.WORK]
+        converted = await work  # it went on regardless
+        assert converted.state == "done"
+    counters = voiceapi_emulator.counters.snapshot()
+    assert counters["orders_total"] == 1 and counters["conversions_created"] == 1
