@@ -161,8 +161,11 @@ async def test_429_surfaces_with_retry_after_when_retries_are_off(emu: Emulator)
 async def test_client_side_limits_avoid_429s(emu: Emulator) -> None:
     from voiceapi_async import RateLimit
 
-    emu.set_rate_limits(RateLimitConfig.per_second(10, 2))
-    limits = RateLimits(fast=RateLimit(times=10, seconds=1), slow=RateLimit(times=2, seconds=1))
+    # Real time on both sides (the server's clock is its own), so the client paces at half the
+    # server's rate: a loaded machine delaying a request by up to ~1 s cannot turn pacing into a
+    # 429, while an unpaced client (25 at once against a burst of 20) always meets some.
+    emu.set_rate_limits(RateLimitConfig.per_second(20, 4))
+    limits = RateLimits(fast=RateLimit(times=5, seconds=0.5), slow=RateLimit(times=2, seconds=1))
     async with VoiceClient(api_key=emu.api_key, base_url=emu.base_url, rate_limits=limits, max_retries=0) as client:
         await asyncio.gather(*(client.credits.get() for _ in range(25)))
     assert emu.counters.snapshot()["rate_limited"] == 0
