@@ -266,3 +266,20 @@ def test_a_job_shared_on_postgres_reports_where_each_output_is(
     assert len(outputs) == 3
     assert all(Path(o["file"]).is_file() and Path(o["file"]).is_relative_to(tmp_path / "o") for o in outputs)
     assert not (tmp_path / "o" / ".voiceapi-job.sqlite").exists()  # the state is in PostgreSQL
+
+
+def test_retry_failed_flag_reopens_final_failures(
+    cli_env: RunningEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    voice = voice_names(capsys, 1)[0]
+    make_tree(tmp_path / "in", 2)
+    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
+    args = ["convert", str(tmp_path / "in"), "--voice", voice, "--out", str(tmp_path / "o"), *FAST]
+    assert main(args) == 1  # the broken file fails validation: final
+    capsys.readouterr()
+    (tmp_path / "in" / "broken.wav").write_bytes((tmp_path / "in" / "clip 000.wav").read_bytes())
+    assert main(args) == 1  # still final without asking
+    capsys.readouterr()
+    assert main([*args, "--retry-failed"]) == 0  # checked again, uploaded, converted
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["summary"]["done"] == 3

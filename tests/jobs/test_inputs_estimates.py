@@ -95,3 +95,19 @@ async def test_the_summary_counts_the_set_up_requests_too(
     assert summary.requests == emu.counters.snapshot()["requests_total"] - before
     assert summary.rate_limited == 2
     assert summary.requests_by_endpoint["GET /api/v2/voices/search"] == 3
+
+
+async def test_inputs_added_to_a_finished_job_are_uploaded_by_the_re_run(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 2)
+    first = await BatchConvertJob(
+        client, tmp_path / "in", voice_names[:1], tmp_path / "out", **JOB_FAST
+    ).run_to_completion()
+    assert first.done == 2
+    (tmp_path / "in" / "late.wav").write_bytes((tmp_path / "in" / "clip 000.wav").read_bytes())
+    again = await BatchConvertJob(
+        client, tmp_path / "in", voice_names[:1], tmp_path / "out", **JOB_FAST
+    ).run_to_completion()
+    assert again.status is JobStatus.COMPLETED and again.done == 3
+    assert emu.counters.snapshot()["uploads_total"] == 3

@@ -171,3 +171,26 @@ async def test_set_up_waits_out_a_429_burst_longer_than_the_sdks_retries(
     assert summary.status is JobStatus.COMPLETED and summary.done == 3
     assert summary.rate_limited == 12 and 5.0 in slept  # the SDK gave up, the job waited (on the fake clock)
     _assert_once(emu, 3)
+
+
+async def test_downloads_that_keep_failing_wait_and_come_back_in_the_same_run(
+    tmp_path: Path, emu: Emulator, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 4)
+
+    async def fake_sleep(seconds: float) -> None:
+        if seconds >= 1:  # the job's back-off: the file server recovers meanwhile
+            emu.set_faults()
+
+    emu.set_faults(FaultConfig(error_rate=1.0, endpoints=("files.get",), seed=9))
+    async with _on_fake_clock(emu, fake_sleep) as client:
+        job = BatchConvertJob(
+            client, tmp_path / "in", voice_names[:1], tmp_path / "out", max_attempts=1, retry_delay=20.0, **JOB_FAST
+        )
+        events = [e async for e in job.run()]
+    summary = job.summary
+    assert summary is not None and summary.status is JobStatus.COMPLETED and summary.done == 4
+    postponed = [e for e in events if isinstance(e, ItemPostponed)]
+    assert postponed and all(e.stage == "download" and e.retry_in == 20.0 for e in postponed)
+    assert not any(isinstance(e, ItemFailed) for e in events)
+    _assert_once(emu, 4)

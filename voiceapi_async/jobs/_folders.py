@@ -49,10 +49,15 @@ async def ensure_folders(client: VoiceClient, journal: JobStore, project_id: str
     """One folder per distinct ``rel_dir`` of the items: the root folder, and nested ones when mirroring."""
     root = await journal.folder("")
     if root is None:
-        root_id = await _ensure_folder(client, project_id, root_name, None)
-        await journal.set_folder("", root_id)
+        root = await _ensure_folder(client, project_id, root_name, None)
+    # Recorded again on every run: set_folder also gives the id to items discovered since
+    # (inputs added to a resumed job, failures reopened by retry_failed).
+    await journal.set_folder("", root)
     for rel_dir in await journal.folder_rel_dirs():
-        if not rel_dir or await journal.folder(rel_dir) is not None:
+        if not rel_dir:
+            continue
+        if (known_dir := await journal.folder(rel_dir)) is not None:
+            await journal.set_folder(rel_dir, known_dir)
             continue
         parent_rel = ""
         for part in rel_dir.split("/"):
