@@ -303,7 +303,7 @@ def write_results(
         except (ValueError, KeyError):
             old = {}
         new = {r.key: r for r in results}
-        order = ["B5", "B1", "B2", "B3", "B4", "B7"]
+        order = ["B5", "B1", "B2", "B3", "B4", "B6", "B7"]
         merged = {**{k: BenchResult.from_dict(v) for k, v in old.items()}, **new}
         results = [merged[k] for k in order if k in merged] + [v for k, v in merged.items() if k not in order]
     payload = {
