@@ -40,14 +40,18 @@ RECORDING_ID = "3c9e1f7a-5d2b-4a86-8e0f-6b1c9d2a7e45"
 VOICES_PATH = "/api/v2/voices?limit=25"
 RECORDINGS_PATH = f"/api/recordings?folder_id={FOLDER_ID}&limit=200"
 RECORDING_PATH = f"/api/recordings/{RECORDING_ID}"
+#: The second page: 25 voices with every accent, narration style and tier (about 50 KB).
+RICH_VOICES_PATH = "/api/v2/voices?limit=25&offset=25"
 ENDPOINTS = {
     "voices_page_25": VOICES_PATH,
     "recordings_page_200": RECORDINGS_PATH,
     "recording": RECORDING_PATH,
+    "voices_page_25_rich": RICH_VOICES_PATH,
 }
 
 _T0 = dt.datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=dt.timezone.utc)
 _NATIONALITIES = ["American", "British", "Canadian", "Irish", "Australian", "Ukrainian", "Scottish"]
+_STYLES = ["neutral", "whisper", "energetic", "calm"]
 _LOCALES = [("English (US)", "EN-US", "en-US"), ("English (UK)", "EN-GB", "en-GB"), ("Spanish", "ES", "es-ES")]
 
 
@@ -55,7 +59,8 @@ def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _voice(rng: random.Random, i: int) -> Voice:
+def _voice(rng: random.Random, i: int, *, rich: bool = False) -> Voice:
+    """A catalogue voice; ``rich``: every accent and narration style (the 50 KB page of 25)."""
     name = f"Voice {i:03d} {rng.choice(['Aurora', 'Basil', 'Cedar', 'Delta', 'Ember', 'Flint'])}"
     accents = [
         Accent(
@@ -67,7 +72,7 @@ def _voice(rng: random.Random, i: int) -> Voice:
             available=True,
             settings=AccentSettings(favorite=False, semitones_correction=rng.choice([0.0, -2.0, 1.5])),
         )
-        for j, (n, s, loc) in enumerate(_LOCALES[: rng.randint(1, 3)])
+        for j, (n, s, loc) in enumerate(_LOCALES if rich else _LOCALES[: rng.randint(1, 3)])
     ]
     styles = [
         NarrationStyle(
@@ -76,7 +81,7 @@ def _voice(rng: random.Random, i: int) -> Voice:
             is_default=j == 0,
             settings=NarrationStyleSettings(favorite=j == 1),
         )
-        for j, style in enumerate(["neutral", "whisper", "energetic"][: rng.randint(1, 3)])
+        for j, style in enumerate(_STYLES if rich else _STYLES[: rng.randint(1, 3)])
     ]
     slug = name.lower().replace(" ", "-")
     return Voice(
@@ -158,6 +163,7 @@ def canned_bodies() -> dict[str, bytes]:
     project_id = _uuid(rng)
     recordings = [_recording(rng, i, project_id) for i in range(200)]
     single = msgspec.structs.replace(recordings[1], id=RECORDING_ID)
+    rich = [_voice(random.Random(7 + i), i, rich=True) for i in range(25)]
     enc = msgspec.json.Encoder()
     return {
         "voices_page_25": enc.encode(_full(VoicePage(list=voices, pagination=Pagination(count=60, limit=25)))),
@@ -165,6 +171,7 @@ def canned_bodies() -> dict[str, bytes]:
             _full(RecordingPage(list=recordings, pagination=Pagination(count=1000, limit=200)))
         ),
         "recording": enc.encode(_full(single)),
+        "voices_page_25_rich": enc.encode(_full(VoicePage(list=rich, pagination=Pagination(count=60, limit=25)))),
     }
 
 
@@ -213,6 +220,7 @@ def _serve(port: int, ready: mp.synchronize.Event) -> None:  # type: ignore[name
     bodies = canned_bodies()
     # First match wins: "/api/recordings/<id>" before "/api/recordings?...".
     routes = [
+        (RICH_VOICES_PATH.encode(), _response(bodies["voices_page_25_rich"])),
         (b"/api/v2/voices", _response(bodies["voices_page_25"])),
         (b"/api/recordings/", _response(bodies["recording"])),
         (b"/api/recordings", _response(bodies["recordings_page_200"])),

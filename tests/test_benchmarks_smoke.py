@@ -29,9 +29,9 @@ def test_b1_tiny_runs_every_client_endpoint_and_concurrency() -> None:
     cells = result.raw["cells"]
     assert set(cells) == set(b1_overhead.CLIENTS)
     for client in b1_overhead.CLIENTS:
-        for endpoint in ("voices_page_25", "recordings_page_200", "recording"):
+        for endpoint in ("voices_page_25", "recordings_page_200", "recording", "voices_page_25_rich"):
             assert all(_positive(d) for d in result.raw["decode_cpu_ms"][client][endpoint])
-            for conc in b1_overhead.CONCURRENCIES:
+            for conc in b1_overhead.CELLS[endpoint]:
                 (cell,) = cells[client][endpoint][conc]
                 assert {"n", "cpu_ms", "rps", "wall"} <= set(cell)
                 assert _positive(cell["cpu_ms"]) and _positive(cell["rps"]) and cell["n"] > 0

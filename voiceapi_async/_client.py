@@ -291,7 +291,7 @@ class VoiceClient:
 
     # -- the helpers every resource uses -----------------------------------------------
 
-    async def _request(
+    def _request(
         self,
         method: str,
         path: str,
@@ -303,7 +303,8 @@ class VoiceClient:
         bucket: Bucket = "fast",
         idempotent: bool | None = None,
         authenticated: bool = True,
-    ) -> T:
+    ) -> Awaitable[T]:
+        """The transport's coroutine for one call (returned, not awaited here: one frame less per call, B1)."""
         req = Request(
             method,
             path,
@@ -314,7 +315,7 @@ class VoiceClient:
             idempotent=idempotent,
             authenticated=authenticated,
         )
-        return await self._transport.request(req, cast_to=cast_to, opts=self._options)
+        return self._transport.request(req, cast_to=cast_to, opts=self._options)
 
     async def _send(
         self, method: str, path: str, *, json: Any = None, idempotent: bool | None = None, authenticated: bool = True

@@ -132,7 +132,7 @@ def _type_name(type_: Any) -> str:
     return getattr(type_, "__name__", None) or str(type_).replace("voiceapi_async._models.", "")
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """What a resource asks for.  ``body`` builds a fresh multipart body per attempt."""
 
@@ -256,8 +256,12 @@ def _query_string(params: Params) -> str:
         if value is None:
             continue
         for v in value if isinstance(value, (list, tuple)) else (value,):
-            text = ("true" if v else "false") if isinstance(v, bool) else str(getattr(v, "value", v))
-            parts.append(f"{key}={quote(text, safe='')}")
+            kind = type(v)
+            if kind is int or kind is str:  # most values: no enum or bool lookups (B1)
+                text = str(v)
+            else:
+                text = ("true" if v else "false") if kind is bool else str(getattr(v, "value", v))
+            parts.append(f"{key}={text if text.isascii() and text.isalnum() else quote(text, safe='')}")
     return "&".join(parts)
 
 
