@@ -107,7 +107,7 @@ class Voices(Resource):
                 exact.append(voice)
         if exact:
             return _one(wanted, exact)
-        close = [names[n] for n in difflib.get_close_matches(folded, list(names), n=5, cutoff=0.6)]
+        close = [names[n] for n in _close_names(folded, list(names))]
         hint = f"; did you mean {', '.join(repr(n) for n in close)}?" if close else ""
         raise UnknownVoiceError(
             f"no voice is named {wanted!r} (names must match exactly, case aside, or pass the voice id){hint}",
@@ -166,6 +166,22 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _close_names(wanted: str, names: builtins.list[str], n: int = 5) -> builtins.list[str]:
+    """Up to ``n`` names like ``wanted`` (casefolded): those sharing a word with it first, then by similarity."""
+    words = set(wanted.split())
+    near = set(difflib.get_close_matches(wanted, names, n=4 * n, cutoff=0.6))
+    near.update(
+        name
+        for name in names
+        if words & set(name.split()) and difflib.SequenceMatcher(None, wanted, name).ratio() >= 0.5
+    )
+
+    def rank(name: str) -> tuple[int, float]:
+        return -len(words & set(name.split())), -difflib.SequenceMatcher(None, wanted, name).ratio()
+
+    return sorted(near, key=rank)[:n]
 
 
 def _one(wanted: str, voices: builtins.list[Voice]) -> Voice:
