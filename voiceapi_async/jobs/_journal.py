@@ -25,12 +25,22 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ._errors import JournalVersionError
 from ._stages import FINAL_OUTPUT_STAGES, SUBMIT_STAGES, WATCHED_OUTPUT_STAGES, ItemStage, OutputStage, Step
-from ._store import ItemRow, JobStore, NewItem, OutputRow
+from ._store import (
+    NEW_ITEM_COLUMNS,
+    ItemRow,
+    JobStore,
+    NewItem,
+    OutputRow,
+    item_from_row,
+    new_item_values,
+    numbered_rel,
+    output_from_row,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -108,44 +118,6 @@ _FAILURES_SQL = (
     "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items WHERE stage = ? ORDER BY seq LIMIT ?"
 )
 _FAILED_COUNT_SQL = "SELECT count(*) FROM items WHERE stage = ?"
-
-
-def _item(row: sqlite3.Row) -> ItemRow:
-    extra = row["extra"]
-    return ItemRow(
-        seq=row["seq"],
-        key=row["key"],
-        name=row["name"],
-        source=row["source"],
-        rel=row["rel"],
-        rel_dir=row["rel_dir"],
-        label=row["label"],
-        size=row["size"],
-        duration=row["duration"],
-        extra=json.loads(extra) if extra else {},
-        stage=ItemStage(row["stage"]),
-        folder_id=row["folder_id"],
-        original_id=row["original_id"],
-        original_state=row["original_state"],
-        intent_at=row["intent_at"],
-        attempts=row["attempts"],
-        error=row["error"],
-        error_stage=row["error_stage"],
-    )
-
-
-def _output(row: sqlite3.Row) -> OutputRow:
-    return OutputRow(
-        item_seq=row["item_seq"],
-        target=row["target"],
-        recording_id=row["recording_id"],
-        stage=OutputStage(row["stage"]),
-        retries=row["retries"],
-        url=row["url"],
-        path=row["path"],
-        size=row["size"],
-        error=row["error"],
-    )
 
 
 def _marks(n: int) -> str:
@@ -236,7 +208,7 @@ def read_failures(db: sqlite3.Connection, limit: int) -> list[tuple[str, str, st
 def read_items(db: sqlite3.Connection, after: int, limit: int) -> list[tuple[ItemRow, list[OutputRow]]]:
     """Up to ``limit`` items after ``after`` in input order, each with its outputs."""
     items = [
-        _item(r)
+        item_from_row(r)
         for r in db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
     ]
     if not items:
@@ -246,7 +218,7 @@ def read_items(db: sqlite3.Connection, after: int, limit: int) -> list[tuple[Ite
         f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq BETWEEN ? AND ? ORDER BY item_seq, target",
         (items[0].seq, items[-1].seq),
     ):
-        out = _output(r)
+        out = output_from_row(r)
         outputs.setdefault(out.item_seq, []).append(out)
     return [(it, outputs.get(it.seq, [])) for it in items]
 
@@ -538,28 +510,9 @@ class Journal(JobStore):
                 rel, n = it.rel, 1
                 while db.execute("SELECT 1 FROM items WHERE rel = ?", (rel,)).fetchone():
                     n += 1
-                    base = PurePosixPath(it.rel)
-                    rel = str(base.with_name(f"{base.stem}-{n}{base.suffix}"))
+                    rel = numbered_rel(it.rel, n)
                 db.execute(
-                    "INSERT INTO items (key, name, source, rel, rel_dir, label, size, duration, chars, n_targets,"
-                    " extra, stage, error_stage, error, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        it.key,
-                        it.name,
-                        it.source,
-                        rel,
-                        it.rel_dir,
-                        it.label,
-                        it.size,
-                        it.duration,
-                        it.chars,
-                        it.n_targets,
-                        json.dumps(it.extra) if it.extra else None,
-                        ItemStage.FAILED if it.error else ItemStage.PENDING,
-                        Step.VALIDATE if it.error else None,
-                        it.error,
-                        now,
-                    ),
+                    f"INSERT INTO items ({NEW_ITEM_COLUMNS}) VALUES ({_marks(15)})", new_item_values(it, rel, now)
                 )
                 added += 1
             return added
@@ -575,19 +528,19 @@ class Journal(JobStore):
                 " ORDER BY seq LIMIT ?",
                 (*stages, after, limit),
             )
-            return [_item(r) for r in rows]
+            return [item_from_row(r) for r in rows]
 
         return await self._read(get)
 
     async def item(self, seq: int) -> ItemRow:
         return await self._read(
-            lambda db: _item(db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?", (seq,)).fetchone())
+            lambda db: item_from_row(db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?", (seq,)).fetchone())
         )
 
     async def outputs_of(self, seq: int) -> list[OutputRow]:
         def get(db: sqlite3.Connection) -> list[OutputRow]:
             rows = db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq = ? ORDER BY target", (seq,))
-            return [_output(r) for r in rows]
+            return [output_from_row(r) for r in rows]
 
         return await self._read(get)
 
@@ -598,7 +551,7 @@ class Journal(JobStore):
                 " ORDER BY item_seq, target LIMIT ?",
                 (stage, *after, limit),
             )
-            return [_output(r) for r in rows]
+            return [output_from_row(r) for r in rows]
 
         return await self._read(get)
 
@@ -709,7 +662,7 @@ class Journal(JobStore):
             outs = {
                 out.recording_id or "": out
                 for out in map(
-                    _output,
+                    output_from_row,
                     db.execute(
                         f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({_marks(len(ids))})"
                         " AND stage IN (?, ?)",
@@ -722,7 +675,7 @@ class Journal(JobStore):
             items = {
                 item.original_id or "": item
                 for item in map(
-                    _item,
+                    item_from_row,
                     db.execute(
                         f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({_marks(len(errored))})"
                         " AND stage IN (?, ?, ?)",

@@ -29,7 +29,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,7 +43,17 @@ from ._stages import (
     OutputStage,
     Step,
 )
-from ._store import ItemRow, JobStore, NewItem, OutputRow
+from ._store import (
+    NEW_ITEM_COLUMNS,
+    ItemRow,
+    JobStore,
+    NewItem,
+    OutputRow,
+    item_from_row,
+    new_item_values,
+    numbered_rel,
+    output_from_row,
+)
 
 __all__ = ["LeaseLostError", "PostgresJobStore", "is_store_url", "redact_url"]
 
@@ -136,42 +146,8 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-def _item(row: Any) -> ItemRow:
-    extra = row["extra"]
-    return ItemRow(
-        seq=row["seq"],
-        key=row["key"],
-        name=row["name"],
-        source=row["source"],
-        rel=row["rel"],
-        rel_dir=row["rel_dir"],
-        label=row["label"],
-        size=row["size"],
-        duration=row["duration"],
-        extra=json.loads(extra) if extra else {},
-        stage=ItemStage(row["stage"]),
-        folder_id=row["folder_id"],
-        original_id=row["original_id"],
-        original_state=row["original_state"],
-        intent_at=row["intent_at"],
-        attempts=row["attempts"],
-        error=row["error"],
-        error_stage=row["error_stage"],
-    )
-
-
-def _output(row: Any) -> OutputRow:
-    return OutputRow(
-        item_seq=row["item_seq"],
-        target=row["target"],
-        recording_id=row["recording_id"],
-        stage=OutputStage(row["stage"]),
-        retries=row["retries"],
-        url=row["url"],
-        path=row["path"],
-        size=row["size"],
-        error=row["error"],
-    )
+def _dollars(n: int) -> str:
+    return ",".join(f"${i}" for i in range(1, n + 1))
 
 
 def _import_asyncpg() -> Any:
@@ -367,28 +343,11 @@ class PostgresJobStore(JobStore):
                     "SELECT 1 FROM voiceapi_job_items WHERE job = $1 AND rel = $2", self.job, rel
                 ):
                     n += 1
-                    base = PurePosixPath(it.rel)
-                    rel = str(base.with_name(f"{base.stem}-{n}{base.suffix}"))
+                    rel = numbered_rel(it.rel, n)
                 await conn.execute(
-                    "INSERT INTO voiceapi_job_items (job, key, name, source, rel, rel_dir, label, size, duration, chars,"
-                    " n_targets, extra, stage, error_stage, error, updated_at)"
-                    " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+                    f"INSERT INTO voiceapi_job_items (job, {NEW_ITEM_COLUMNS}) VALUES ({_dollars(16)})",
                     self.job,
-                    it.key,
-                    it.name,
-                    it.source,
-                    rel,
-                    it.rel_dir,
-                    it.label,
-                    it.size,
-                    it.duration,
-                    it.chars,
-                    it.n_targets,
-                    json.dumps(it.extra) if it.extra else None,
-                    ItemStage.FAILED if it.error else ItemStage.PENDING,
-                    Step.VALIDATE if it.error else None,
-                    it.error,
-                    now,
+                    *new_item_values(it, rel, now),
                 )
                 added += 1
         return added
@@ -407,13 +366,13 @@ class PostgresJobStore(JobStore):
             after,
             limit,
         )
-        return [_item(r) for r in rows]
+        return [item_from_row(r) for r in rows]
 
     async def item(self, seq: int) -> ItemRow:
         row = await self._db.fetchrow(
             f"SELECT {_ITEM_COLS} FROM voiceapi_job_items WHERE job = $1 AND seq = $2", self.job, seq
         )
-        return _item(row)
+        return item_from_row(row)
 
     async def outputs_of(self, seq: int) -> list[OutputRow]:
         rows = await self._db.fetch(
@@ -421,7 +380,7 @@ class PostgresJobStore(JobStore):
             self.job,
             seq,
         )
-        return [_output(r) for r in rows]
+        return [output_from_row(r) for r in rows]
 
     async def outputs_in_stage(self, stage: OutputStage, after: tuple[int, int], limit: int) -> list[OutputRow]:
         # Downloaded files are checked by the worker that wrote them; the rest by the item's holder.
@@ -443,7 +402,7 @@ class PostgresJobStore(JobStore):
             self.location,
             limit,
         )
-        return [_output(r) for r in rows]
+        return [output_from_row(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
         """Finished items of the whole job, unfinished ones of this worker (what its engine waits for)."""
@@ -597,7 +556,7 @@ class PostgresJobStore(JobStore):
             list(ids),
             [str(s) for s in WATCHED_OUTPUT_STAGES],
         )
-        outs = {r["recording_id"] or "": _output(r) for r in rows}
+        outs = {r["recording_id"] or "": output_from_row(r) for r in rows}
         if not errored:
             return outs, {}
         item_rows = await self._db.fetch(
@@ -608,7 +567,7 @@ class PostgresJobStore(JobStore):
             list(errored),
             [ItemStage.CREATED, ItemStage.ORDERING, ItemStage.CONVERTING],
         )
-        return outs, {r["original_id"] or "": _item(r) for r in item_rows}
+        return outs, {r["original_id"] or "": item_from_row(r) for r in item_rows}
 
     async def watched(self, before_round: int) -> list[str]:
         rows = await self._db.fetch(

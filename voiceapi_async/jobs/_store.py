@@ -16,8 +16,10 @@ The contract every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 from ._stages import ItemStage, OutputStage, Step
@@ -74,6 +76,77 @@ class OutputRow:
     path: str | None
     size: int | None
     error: str | None
+
+
+#: The columns a new item is inserted with, in the order of ``new_item_values``.
+NEW_ITEM_COLUMNS = "key, name, source, rel, rel_dir, label, size, duration, chars, n_targets, extra, stage, error_stage, error, updated_at"
+
+
+def new_item_values(item: NewItem, rel: str, now: float) -> tuple[Any, ...]:
+    """A new item's values for ``NEW_ITEM_COLUMNS`` (``rel`` made unique by the store)."""
+    return (
+        item.key,
+        item.name,
+        item.source,
+        rel,
+        item.rel_dir,
+        item.label,
+        item.size,
+        item.duration,
+        item.chars,
+        item.n_targets,
+        json.dumps(item.extra) if item.extra else None,
+        ItemStage.FAILED if item.error else ItemStage.PENDING,
+        Step.VALIDATE if item.error else None,
+        item.error,
+        now,
+    )
+
+
+def numbered_rel(rel: str, n: int) -> str:
+    """The ``n``-th name for a second input with the same relative path: ``a/b-2.wav``."""
+    base = PurePosixPath(rel)
+    return str(base.with_name(f"{base.stem}-{n}{base.suffix}"))
+
+
+def item_from_row(row: Mapping[str, Any]) -> ItemRow:
+    """An item read by column name (a ``sqlite3.Row`` or an ``asyncpg.Record`` alike)."""
+    extra = row["extra"]
+    return ItemRow(
+        seq=row["seq"],
+        key=row["key"],
+        name=row["name"],
+        source=row["source"],
+        rel=row["rel"],
+        rel_dir=row["rel_dir"],
+        label=row["label"],
+        size=row["size"],
+        duration=row["duration"],
+        extra=json.loads(extra) if extra else {},
+        stage=ItemStage(row["stage"]),
+        folder_id=row["folder_id"],
+        original_id=row["original_id"],
+        original_state=row["original_state"],
+        intent_at=row["intent_at"],
+        attempts=row["attempts"],
+        error=row["error"],
+        error_stage=row["error_stage"],
+    )
+
+
+def output_from_row(row: Mapping[str, Any]) -> OutputRow:
+    """An output read by column name (a ``sqlite3.Row`` or an ``asyncpg.Record`` alike)."""
+    return OutputRow(
+        item_seq=row["item_seq"],
+        target=row["target"],
+        recording_id=row["recording_id"],
+        stage=OutputStage(row["stage"]),
+        retries=row["retries"],
+        url=row["url"],
+        path=row["path"],
+        size=row["size"],
+        error=row["error"],
+    )
 
 
 class JobStore(Protocol):
