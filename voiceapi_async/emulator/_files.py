@@ -70,33 +70,13 @@ async def ensure_audio(store: Store, rec: RecRec) -> str:
         if original is None:
             raise ApiError(404, "File not found")
         cap = store.config.convert_max_bytes
-        if original.data is not None:  # render from memory: no file for the original needed
-            data = original.data
+        # render from memory when the upload was kept there: no file for the original needed
+        src = original.data if original.data is not None else await ensure_audio(store, original)
 
-            def make() -> None:
-                render_conversion(
-                    data,
-                    original.fmt,
-                    path,
-                    semitones=rec.semitones,
-                    tag=rec.tag,
-                    duration=model.duration,
-                    max_bytes=cap,
-                )
-
-        else:
-            src = await ensure_audio(store, original)
-
-            def make() -> None:
-                render_conversion(
-                    src,
-                    original.fmt,
-                    path,
-                    semitones=rec.semitones,
-                    tag=rec.tag,
-                    duration=model.duration,
-                    max_bytes=cap,
-                )
+        def make() -> None:
+            render_conversion(
+                src, original.fmt, path, semitones=rec.semitones, tag=rec.tag, duration=model.duration, max_bytes=cap
+            )
 
         await _once(store, model.id, path, make)
     elif model.tts:
