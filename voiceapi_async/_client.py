@@ -83,8 +83,8 @@ class VoiceClient:
 
     Use it as ``async with VoiceClient(api_key=...) as client:``, or create it once
     (e.g. at a web app's start-up) and ``await client.close()`` at shutdown.  One
-    client holds one connection pool and one rate limiter, shared by every task
-    that uses it.  ``api_key`` and ``base_url`` default to the ``VOICEAPI_API_KEY``
+    client holds one connection pool and one rate limiter per API key (its own and
+    each ``with_options(api_key=...)`` tenant's), shared by every task that uses it.  ``api_key`` and ``base_url`` default to the ``VOICEAPI_API_KEY``
     and ``VOICEAPI_BASE_URL`` environment variables.
 
     ``rate_limit_store`` (default: the ``VOICEAPI_RATE_LIMIT_URL`` environment variable)
@@ -127,12 +127,6 @@ class VoiceClient:
         if max_retries is not None:
             retry = _with_max_retries(retry, max_retries)
         credentials = Credentials(api_key)
-        self._options = CallOptions(
-            timeout=_as_timeout(timeout) if timeout is not None else Timeout(),
-            retry=retry,
-            credentials=credentials,
-            headers=_headers({"Accept": "application/json"}, default_headers, "default_headers"),
-        )
         store = rate_limit_store if rate_limit_store is not None else os.environ.get("VOICEAPI_RATE_LIMIT_URL")
         limiter = RateLimiter(
             rate_limits,
@@ -141,6 +135,13 @@ class VoiceClient:
             store=store or None,
             store_timeout=rate_limit_store_timeout,
             account=account_for_key(api_key),
+        )
+        self._options = CallOptions(
+            timeout=_as_timeout(timeout) if timeout is not None else Timeout(),
+            retry=retry,
+            credentials=credentials,
+            limiter=limiter,
+            headers=_headers({"Accept": "application/json"}, default_headers, "default_headers"),
         )
         self._transport = Transport(
             base_url=base_url,
@@ -183,8 +184,12 @@ class VoiceClient:
 
     @property
     def rate_limiter(self) -> RateLimiter:
-        """The limiter shared by this client and its ``with_options`` copies."""
-        return self._transport.limiter
+        """This view's limiter: shared with every ``with_options`` view with the same API key.
+
+        A view with another key (another account, e.g. another tenant) has its own, as the
+        server counts each account's requests separately.
+        """
+        return self._options.limiter
 
     @property
     def timeout(self) -> Timeout:
@@ -209,10 +214,12 @@ class VoiceClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> VoiceClient:
-        """A lightweight view of this client with other options, sharing its session, pool and limiter.
+        """A lightweight view of this client with other options, sharing its session and pool.
 
         ``api_key`` gives the view its own key (e.g. one tenant's, in a multi-tenant
-        backend); ``extra_headers`` and ``extra_query`` are added to each of its calls to the
+        backend) and that key's own rate limiter and in-flight cap (the server limits each
+        account separately), shared by every view with the same key; without ``api_key``
+        the view shares this client's.  ``extra_headers`` and ``extra_query`` are added to each of its calls to the
         API (never to another origin); ``timeout`` and ``max_retries``/``retry`` replace
         the client's.  Closing a view closes the shared session.
 
@@ -230,6 +237,7 @@ class VoiceClient:
             timeout=_as_timeout(timeout) if timeout is not None else opts.timeout,
             retry=_with_max_retries(policy, max_retries) if max_retries is not None else policy,
             credentials=Credentials(api_key) if api_key is not None else opts.credentials,
+            limiter=self._transport.limiter_for(api_key) if api_key is not None else opts.limiter,
             headers=_headers(opts.headers, extra_headers, "extra_headers"),
             query=f"{opts.query}&{query}" if opts.query and query else opts.query or query,
         )

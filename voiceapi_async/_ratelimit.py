@@ -124,8 +124,10 @@ class RateLimiter:
             from ._ratelimit_redis import RedisBuckets
 
             self._shared = RedisBuckets(store, timeout=store_timeout)
+        self._owns_store = True
         self.account = account
-        self.configure(limits or RateLimits())
+        self._initial = limits or RateLimits()
+        self.configure(self._initial)
         self.waited_seconds = 0.0
         self.throttled = 0
 
@@ -190,7 +192,20 @@ class RateLimiter:
             now = self._clock() if self._fake_clock else None
             await self._shared.pause(self.account, bucket, retry_after, now)
 
+    def for_account(self, account: str) -> RateLimiter:
+        """A limiter of its own for another account (another tenant's key): fresh buckets and in-flight cap.
+
+        The server counts each account separately, so one tenant's traffic must not
+        slow another's.  It starts from the limits this limiter was created with (not
+        ones adopted for this account since) and shares its clock, sleep and store
+        connection (whose buckets are named by ``account``), which it leaves open on
+        ``aclose``: this limiter's owner closes it.
+        """
+        other = RateLimiter(self._initial, clock=self._clock, sleep=self._sleep, account=account)
+        other._fake_clock, other._shared, other._owns_store = self._fake_clock, self._shared, False
+        return other
+
     async def aclose(self) -> None:
-        """Close the connection to the shared store, if any."""
-        if self._shared is not None:
+        """Close the connection to the shared store, if any (and this limiter made it)."""
+        if self._shared is not None and self._owns_store:
             await self._shared.close()

@@ -16,6 +16,8 @@ import platform
 import random
 import time
 import urllib.request
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -46,7 +48,7 @@ from ._errors import (
     status_error_class,
 )
 from ._models import ErrorBody, OkResponse
-from ._ratelimit import Bucket, RateLimiter
+from ._ratelimit import Bucket, RateLimiter, account_for_key
 from ._version import __version__
 
 __all__ = [
@@ -162,6 +164,8 @@ class CallOptions:
     timeout: Timeout
     retry: RetryPolicy
     credentials: Credentials
+    #: The account's client-side limits: one per API key (``Transport.limiter_for``).
+    limiter: RateLimiter
     headers: dict[str, str] = field(default_factory=lambda: {"Accept": "application/json"}, repr=False)
     query: str = field(default="", repr=False)
 
@@ -239,6 +243,8 @@ _CERTIFICATE_ERRORS = (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSS
 #: Redirects are followed by the transport (never by aiohttp), hop by hop: see ``_follow``.
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+#: How many other API keys' limiter states a client keeps while no view uses them (see ``limiter_for``).
+REMEMBERED_KEYS = 1024
 
 
 def _query_string(params: Params) -> str:
@@ -288,7 +294,11 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self._origin = _origin(URL(self.base_url))
         self.credentials = credentials  # the root client's; a view may carry others (``CallOptions``)
-        self.limiter = limiter
+        self.limiter = limiter  # the root client's; a view with another key has another (``limiter_for``)
+        self._limiters: weakref.WeakValueDictionary[str, RateLimiter] = weakref.WeakValueDictionary(
+            {limiter.account: limiter}
+        )
+        self._recent_limiters: OrderedDict[str, RateLimiter] = OrderedDict()
         self.hooks = list(hooks)
         self._connection_limit = connection_limit
         self._sleep: Sleep = sleep or asyncio.sleep
@@ -395,6 +405,27 @@ class Transport:
             await session.close()
         await self.limiter.aclose()
 
+    def limiter_for(self, api_key: str) -> RateLimiter:
+        """The client-side limiter of the account behind ``api_key`` (``with_options(api_key=...)``).
+
+        The server limits each account on its own, so each key gets its own buckets and
+        in-flight cap, and every view with that key shares them (the root client's key
+        maps to its own limiter).  Limiters in use by a view are kept; of the others,
+        those of the ``REMEMBERED_KEYS`` most recently used keys (a view per request
+        must not start from empty buckets each time).
+        """
+        name = account_for_key(api_key)
+        limiter = self._limiters.get(name)
+        if limiter is None:
+            limiter = self._limiters[name] = self.limiter.for_account(name)
+        if limiter is not self.limiter:
+            recent = self._recent_limiters
+            recent[name] = limiter
+            recent.move_to_end(name)
+            if len(recent) > REMEMBERED_KEYS:
+                recent.popitem(last=False)
+        return limiter
+
     # -- requests ----------------------------------------------------------------------
 
     async def request(self, req: Request, *, cast_to: type[T], opts: CallOptions) -> T:
@@ -460,7 +491,7 @@ class Transport:
         """
         url, path, same_origin = self._url(req.path)
         timeout, retry = opts.timeout, opts.retry
-        limiter = self.limiter
+        limiter = opts.limiter
         started = time.monotonic()
         attempt = 0
         while True:
@@ -470,7 +501,7 @@ class Transport:
                 await limiter.acquire(req.bucket)
             in_flight = limiter.slot()
             if in_flight.locked():  # only then: a bounded wait costs a timer
-                await self._wait_for_slot(in_flight, req, path, timeout)
+                await self._wait_for_slot(limiter, in_flight, req, path, timeout)
             else:
                 await in_flight.acquire()
             keep_slot = False
@@ -593,15 +624,31 @@ class Transport:
             ssl=self._ssl,
         )
 
-    async def _wait_for_slot(self, in_flight: asyncio.Semaphore, req: Request, path: str, timeout: Timeout) -> None:
-        """Wait for an in-flight slot at most ``timeout.pool`` seconds: never forever."""
+    async def _wait_for_slot(
+        self, limiter: RateLimiter, in_flight: asyncio.Semaphore, req: Request, path: str, timeout: Timeout
+    ) -> None:
+        """Wait for an in-flight slot at most ``timeout.pool`` seconds: never forever.
+
+        The bound is a race between the slot and the client's (injectable) sleep, so it
+        runs on the same clock as retries and polls (tests drive it with fake time).
+        """
         if timeout.pool is None:
             await in_flight.acquire()
             return
+        acquire = asyncio.ensure_future(in_flight.acquire())
+        timer = asyncio.ensure_future(self._sleep(timeout.pool))
         try:
-            await asyncio.wait_for(in_flight.acquire(), timeout.pool)
-        except TIMEOUT_ERRORS:
-            cap = self.limiter.limits.max_in_flight
+            await asyncio.wait((acquire, timer), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled while waiting
+            timer.cancel()
+            _give_back_if_acquired(acquire, in_flight)
+            raise
+        timer.cancel()
+        if acquire.done():
+            acquire.result()
+        else:
+            _give_back_if_acquired(acquire, in_flight)
+            cap = limiter.limits.max_in_flight
             raise PoolTimeoutError(
                 f"no in-flight slot freed within {timeout.pool:g} s (max_in_flight={cap}): "
                 "every slot is held, e.g. by streams not closed; use `async with client.recordings.stream(...)`, "
@@ -733,6 +780,17 @@ class Transport:
                 hook(event)
             except Exception:  # a broken observer must never break a request
                 log.exception("event hook %r failed", hook)
+
+
+def _give_back_if_acquired(acquire: asyncio.Future[Any], in_flight: asyncio.Semaphore) -> None:
+    """Abandon a slot wait: cancel it, and release the slot should it have been won anyway."""
+
+    def release(done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            in_flight.release()
+
+    acquire.cancel()
+    acquire.add_done_callback(release)
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:

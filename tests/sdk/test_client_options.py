@@ -14,12 +14,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aioresponses import CallbackResult, aioresponses
 
-from tests.conftest import API_KEY, BASE
+from tests.conftest import API_KEY, BASE, FakeTime
 from tests.sdk.samples import RECORDING, RID
 from voiceapi_async import (
     AuthenticationError,
     InvalidRequestError,
     MissingCredentialsError,
+    RateLimit,
     RateLimits,
     VoiceClient,
 )
@@ -148,7 +149,7 @@ async def test_default_and_extra_headers_and_query_go_to_the_api_only(mocked: ai
         tenant = client.with_options(
             api_key=TENANT_KEY, extra_headers={"X-Tenant": "b"}, extra_query={"trace": "on", "skip": None}
         )
-        assert tenant._transport is client._transport and tenant.rate_limiter is client.rate_limiter
+        assert tenant._transport is client._transport
         await tenant.recordings.get(RID)
         url, headers = recorder.last()
         assert headers["api-key"] == TENANT_KEY and headers["X-Tenant"] == "b" and headers["Authorization"] == BEARER
@@ -221,3 +222,55 @@ async def test_no_secret_of_any_option_in_reprs_logs_or_errors(
         for secret in (API_KEY, TENANT_KEY, "sig-SECRET"):
             assert secret not in text, (secret, text)
     assert logging.getLogger("voiceapi_async").isEnabledFor(logging.DEBUG)
+
+
+async def test_each_api_key_has_its_own_rate_limits_and_in_flight_cap(
+    mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    """The server limits each account on its own: another tenant's view must not wait on ours."""
+    client = VoiceClient(
+        api_key=API_KEY,
+        base_url=BASE,
+        rate_limits=RateLimits(fast=RateLimit(times=2, seconds=10), slow=None, max_in_flight=1, headroom=0),
+        _sleep=fake_time.sleep,
+        _clock=fake_time.clock,
+    )
+    mocked.get(REC_URL, payload=RECORDING, repeat=True)
+    storage = "https://storage.example.net/take.wav"
+    mocked.get(storage, body=b"RIFF....WAVE", repeat=True)
+    async with client:
+        tenant = client.with_options(api_key=TENANT_KEY)
+        for _ in range(2):
+            await client.recordings.get(RID)
+        for _ in range(2):  # the tenant's budget is untouched by ours
+            await tenant.with_options(api_key=TENANT_KEY, timeout=5).recordings.get(RID)
+        assert fake_time.sleeps == []
+        await tenant.recordings.get(RID)  # the tenant's third call in 10 s waits for the tenant's window
+        assert fake_time.sleeps == [10.0]
+
+        async with client.recordings.stream(storage):  # our only in-flight slot is held...
+            assert (await tenant.recordings.get(RID)).id == RID  # ...not the tenant's
+        assert fake_time.sleeps == [10.0]
+
+        assert client.with_options(api_key=TENANT_KEY).rate_limiter is tenant.rate_limiter
+        assert client.with_options(api_key=API_KEY).rate_limiter is client.rate_limiter
+        assert client.with_options(timeout=3).rate_limiter is client.rate_limiter
+        assert tenant.with_options(max_retries=0).rate_limiter is tenant.rate_limiter
+        assert tenant.rate_limiter.account != client.rate_limiter.account
+        assert TENANT_KEY not in tenant.rate_limiter.account and "SECRET" not in repr(vars(tenant.rate_limiter))
+        assert tenant.rate_limiter.limits == client.rate_limiter.limits  # the limits the client was given
+
+
+async def test_a_tenant_adopting_its_account_limits_leaves_ours_alone(mocked: aioresponses) -> None:
+    me = {
+        "id": "tenant-user",
+        "email": "t@example.com",
+        "data": {"rate_limits": {"fast": {"times": 7, "seconds": 60}, "slow": {"times": 3, "seconds": 60}}},
+    }
+    mocked.post(f"{BASE}/api/auth", payload=me)
+    async with VoiceClient(api_key=API_KEY, base_url=BASE) as client:
+        tenant = client.with_options(api_key=TENANT_KEY)
+        limits = await tenant.adopt_account_rate_limits()
+        assert tenant.rate_limiter.limits == limits and limits.fast == RateLimit(times=7, seconds=60)
+        assert client.rate_limiter.limits == RateLimits()
+        assert client.with_options(api_key=TENANT_KEY).rate_limiter.limits == limits  # kept for that key

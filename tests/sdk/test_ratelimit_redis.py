@@ -143,6 +143,30 @@ async def test_accounts_do_not_share_and_keys_never_reach_redis(redis_url: str, 
     assert not any("SECRET" in v for vs in values for v in vs)
 
 
+async def test_a_tenant_view_has_its_own_buckets_in_the_store(redis_url: str, fake_time: FakeTime) -> None:
+    fresh = uuid.uuid4().hex  # accounts no other test's buckets use
+    client = VoiceClient(
+        api_key=f"{API_KEY}-{fresh}",
+        base_url=BASE,
+        rate_limits=_limits(fast=(1, 10)),
+        rate_limit_store=redis_url,
+        _clock=fake_time.clock,
+        _sleep=fake_time.sleep,
+    )
+    async with client:
+        tenant = client.with_options(api_key=f"{API_KEY}-tenant-{fresh}")
+        assert tenant.rate_limiter.shared and tenant.rate_limiter.account != client.rate_limiter.account
+        start = fake_time.now
+        await client.rate_limiter.acquire("fast")
+        await tenant.rate_limiter.acquire("fast")
+        assert fake_time.now == start  # one each: two accounts, two budgets in the store
+        await tenant.rate_limiter.acquire("fast")
+        assert fake_time.now == pytest.approx(start + 10)
+        await tenant.rate_limiter.aclose()  # a tenant's limiter leaves the shared connection open
+        await client.rate_limiter.acquire("fast")
+        assert fake_time.now == pytest.approx(start + 10)
+
+
 async def test_adopting_the_account_names_the_buckets_after_its_id(
     mocked: aioresponses, redis_url: str, fake_time: FakeTime
 ) -> None:

@@ -33,17 +33,21 @@ REC_URL = re.compile("^" + re.escape(f"{BASE}/api/recordings/{RID}") + "$")
 AUDIO = wav_bytes(3000)
 
 
-@pytest.fixture
-async def small_client(fake_time: FakeTime) -> AsyncIterator[VoiceClient]:
-    """At most 4 requests in flight; a slot wait gives up after 50 ms instead of 60 s."""
-    client = VoiceClient(
+def _capped_client(max_in_flight: int, time: FakeTime | SteppedTime) -> VoiceClient:
+    """At most ``max_in_flight`` requests in flight; a slot wait gives up after 30 s of ``time``."""
+    return VoiceClient(
         api_key=API_KEY,
         base_url=BASE,
-        rate_limits=RateLimits.disabled(max_in_flight=4),
-        timeout=Timeout(pool=0.05),
-        _sleep=fake_time.sleep,
-        _clock=fake_time.clock,
+        rate_limits=RateLimits.disabled(max_in_flight=max_in_flight),
+        timeout=Timeout(pool=30),
+        _sleep=time.sleep,
+        _clock=time.clock,
     )
+
+
+@pytest.fixture
+async def small_client(fake_time: FakeTime) -> AsyncIterator[VoiceClient]:
+    client = _capped_client(4, fake_time)
     yield client
     await client.close()
 
@@ -53,7 +57,7 @@ def _free_slots(client: VoiceClient) -> int:
 
 
 async def test_held_streams_make_the_fifth_call_fail_typed_instead_of_hanging(
-    small_client: VoiceClient, mocked: aioresponses
+    small_client: VoiceClient, mocked: aioresponses, fake_time: FakeTime
 ) -> None:
     mocked.get(FILE_RE, body=AUDIO, repeat=True)
     mocked.get(REC_URL, payload=RECORDING, repeat=True)
@@ -64,8 +68,98 @@ async def test_held_streams_make_the_fifth_call_fail_typed_instead_of_hanging(
         with pytest.raises(PoolTimeoutError, match=r"max_in_flight=4") as info:
             await asyncio.wait_for(small_client.recordings.get(RID), 5)  # the outer bound only guards the test
         assert info.value.request_sent is False and isinstance(info.value, APITimeoutError)
+        assert fake_time.sleeps == [30], "the slot wait is bounded on the client's (fake) clock"
     assert _free_slots(small_client) == 4
     assert (await small_client.recordings.get(RID)).id == RID
+
+
+class SteppedTime:
+    """A fake clock whose sleeps end only when the test moves time past them."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waiting: list[tuple[float, asyncio.Future[None]]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        self.waiting.append((self.now + seconds, woken))
+        await woken
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for deadline, woken in self.waiting:
+            if deadline <= self.now and not woken.done():
+                woken.set_result(None)
+
+    async def until_someone_sleeps(self) -> None:
+        for _ in range(100):
+            if any(not woken.done() for _, woken in self.waiting):
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("nobody is waiting on the fake clock")
+
+
+@pytest.fixture
+async def stepped(mocked: aioresponses) -> AsyncIterator[tuple[VoiceClient, SteppedTime]]:
+    """A client with 2 slots on a stepped clock; its recording and its file answer any number of times."""
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    mocked.get(REC_URL, payload=RECORDING, repeat=True)
+    time = SteppedTime()
+    client = _capped_client(2, time)
+    yield client, time
+    await client.close()
+
+
+async def _let_run() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_a_slot_wait_ends_at_the_fake_deadline_not_before(
+    stepped: tuple[VoiceClient, SteppedTime],
+) -> None:
+    client, time = stepped
+    async with AsyncExitStack() as held:
+        for _ in range(2):
+            await held.enter_async_context(client.recordings.stream(RECORDING["url"]))
+        call = asyncio.ensure_future(client.recordings.get(RID))
+        await time.until_someone_sleeps()
+        time.advance(29.9)
+        await _let_run()
+        assert not call.done(), "29.9 s of the 30 s bound have passed"
+        time.advance(0.1)
+        with pytest.raises(PoolTimeoutError, match=r"within 30 s \(max_in_flight=2\)"):
+            await call
+        assert _free_slots(client) == 0
+    assert _free_slots(client) == 2
+
+
+async def test_a_slot_freed_before_the_deadline_is_taken_and_a_cancelled_wait_takes_none(
+    stepped: tuple[VoiceClient, SteppedTime],
+) -> None:
+    client, time = stepped
+    async with AsyncExitStack() as held:
+        await held.enter_async_context(client.recordings.stream(RECORDING["url"]))
+        async with client.recordings.stream(RECORDING["url"]):
+            call = asyncio.ensure_future(client.recordings.get(RID))
+            await time.until_someone_sleeps()
+            time.advance(10)
+        assert (await call).id == RID  # the freed slot, 20 s before the bound
+        assert all(woken.cancelled() for _, woken in time.waiting), "the bound's timer was stopped"
+        assert _free_slots(client) == 1
+
+        async with client.recordings.stream(RECORDING["url"]):
+            waiting = asyncio.ensure_future(client.recordings.get(RID))
+            await time.until_someone_sleeps()
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+        await _let_run()
+        assert _free_slots(client) == 1, "the cancelled wait holds no slot"
+    assert _free_slots(client) == 2
 
 
 async def test_a_stream_releases_its_slot_on_break_error_and_cancellation(
