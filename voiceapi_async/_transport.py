@@ -622,6 +622,9 @@ class Transport:
             allow_redirects=False,
             proxy=proxy,
             ssl=self._ssl,
+            # A ``session=`` passed in may say otherwise; our errors and decoding need these.
+            raise_for_status=False,
+            auto_decompress=True,
         )
 
     async def _wait_for_slot(

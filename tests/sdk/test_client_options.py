@@ -20,6 +20,7 @@ from voiceapi_async import (
     AuthenticationError,
     InvalidRequestError,
     MissingCredentialsError,
+    NotFoundError,
     RateLimit,
     RateLimits,
     VoiceClient,
@@ -81,6 +82,32 @@ async def test_a_session_passed_in_is_used_and_left_open(
         assert seen[-1].headers["X-From-Session"] == "yes" and seen[-1].headers["api-key"] == API_KEY
         async with session.get(server.make_url("/still-usable")) as response:
             assert response.status == 200
+
+
+async def test_a_session_s_own_answer_handling_does_not_change_ours() -> None:
+    """``raise_for_status=True`` / ``auto_decompress=False`` on a session passed in: still our typed errors, decoded JSON."""
+    import gzip
+    import json
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path.endswith(RID):
+            body = gzip.compress(json.dumps(RECORDING).encode())
+            return web.Response(body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        return web.json_response({"detail": "no such recording"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession(raise_for_status=True, auto_decompress=False) as session:
+            base_url = str(server.make_url(""))
+            async with VoiceClient(api_key=API_KEY, base_url=base_url, session=session, max_retries=0) as client:
+                assert (await client.recordings.get(RID)).id == RID
+                with pytest.raises(NotFoundError, match="no such recording"):
+                    await client.recordings.get("00000000-0000-4000-8000-0000000000ff")
+    finally:
+        await server.close()
 
 
 async def test_a_connector_passed_in_is_shared_and_left_open(
