@@ -307,7 +307,7 @@ class VoiceClient:
         *,
         params: Params = None,
         json: Any = None,
-        body: Callable[[], aiohttp.MultipartWriter] | None = None,
+        body: Callable[[], aiohttp.payload.Payload] | None = None,
         bucket: Bucket = "fast",
         idempotent: bool | None = None,
         authenticated: bool = True,

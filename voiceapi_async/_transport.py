@@ -142,7 +142,7 @@ class Request:
     path: str
     params: Params = None
     json: Any = None
-    body: Callable[[], aiohttp.MultipartWriter] | None = None
+    body: Callable[[], aiohttp.payload.Payload] | None = None
     bucket: Bucket = "fast"
     idempotent: bool | None = None
     #: False for the calls that must work without credentials (login).

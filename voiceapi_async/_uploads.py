@@ -1,4 +1,4 @@
-"""Upload sources: a path, bytes, or an async byte stream, sent as streamed multipart.
+"""Upload sources: a path, bytes, or an async byte stream, sent as a multipart form.
 
 The audio format is recognised by content (magic bytes), never by the file's name, and
 anything that is not wav, ogg, mp3 or flac is refused before a request is made.  A path
@@ -6,6 +6,11 @@ is reopened on every attempt, so a retried upload sends the whole file again; me
 use does not grow with the file's size.  A small file (up to ``CHUNK_SIZE``) is read
 whole, in the same thread hand-off that checks it, and sent from memory: one hop per
 file instead of one per open, read and close.
+
+The multipart body is framed here, as bytes (``PreparedUpload.form``): the same bytes
+aiohttp's ``MultipartWriter`` puts on the wire, for a fifth of its CPU (benchmark B6).
+A small upload is one bytes object; a large one or a stream is sent as the framing
+around the file's chunks.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Union
+from urllib.parse import quote
 
 import aiofiles
 import aiohttp
@@ -118,6 +124,16 @@ class _SizedStreamPayload(AsyncIterablePayload):
         self._size = size
 
 
+#: A text field's part headers, as aiohttp's ``MultipartWriter`` writes them.
+_TEXT_PART = '--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: form-data; name="{name}"'
+#: The file part's headers: the file name percent-encoded (``quote(name, "")``), as aiohttp does.
+_FILE_PART = (
+    '--{boundary}\r\nContent-Type: {type}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"'
+)
+
+Body = Callable[[], aiohttp.payload.Payload]
+
+
 class PreparedUpload:
     """A validated upload that can build its multipart body once per attempt."""
 
@@ -139,22 +155,63 @@ class PreparedUpload:
         self._data = data
         self._sent = False
 
-    def payload(self) -> aiohttp.payload.Payload:
-        """A fresh body part; a one-shot stream refuses to be sent a second time."""
+    def form(self, fields: Mapping[str, str | None], *, file_field: str = "data") -> Body:
+        """A body factory: the text ``fields`` (``None`` left out), then the file, as ``multipart/form-data``.
+
+        Each call of the factory is one attempt's body; a one-shot stream refuses a second.
+        A small file's body is one bytes object built once; a larger one streams the file
+        between its framing, with a Content-Length when the size is known.
+        """
+        boundary = os.urandom(16).hex()
+        head = "".join(
+            f"{_TEXT_PART.format(boundary=boundary, name=name)}\r\n\r\n{value}\r\n"
+            for name, value in fields.items()
+            if value is not None
+        )
+        head += _FILE_PART.format(
+            boundary=boundary, type=self.format.content_type, name=file_field, filename=quote(self.filename, "")
+        )
+        prefix, suffix = f"{head}\r\n\r\n".encode(), f"\r\n--{boundary}--\r\n".encode()
+        content_type = f"multipart/form-data; boundary={boundary}"
+        data = self._data
+        if data is not None and len(data) <= CHUNK_SIZE:
+            whole = prefix + data + suffix
+
+            def small() -> aiohttp.payload.Payload:
+                return aiohttp.payload.BytesPayload(whole, content_type=content_type)
+
+            return small
+        size = None if self.size is None else len(prefix) + self.size + len(suffix)
+
+        def streamed() -> aiohttp.payload.Payload:
+            framed = _framed(prefix, self._chunks(), suffix)  # a spent stream refuses here, before sending
+            return _SizedStreamPayload(framed, size, content_type=content_type)
+
+        return streamed
+
+    def _chunks(self) -> AsyncIterator[bytes]:
+        """The file's bytes for one attempt; a one-shot stream refuses to be sent a second time."""
         if self._sent and not self.reusable:
             raise InvalidRequestError("an async byte stream can be uploaded only once; pass a path to retry")
         self._sent = True
         if self._data is not None:
-            return aiohttp.payload.BytesPayload(
-                self._data, content_type=self.format.content_type, filename=self.filename
-            )
+            return _once(self._data)
         assert self._open_chunks is not None
-        return _SizedStreamPayload(
-            self._open_chunks(), self.size, content_type=self.format.content_type, filename=self.filename
-        )
+        return self._open_chunks()
 
     def __repr__(self) -> str:
         return f"PreparedUpload(filename={self.filename!r}, format={self.format.value}, size={self.size})"
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _framed(prefix: bytes, chunks: AsyncIterator[bytes], suffix: bytes) -> AsyncIterator[bytes]:
+    yield prefix
+    async for chunk in chunks:
+        yield chunk
+    yield suffix
 
 
 def _check_format(head: bytes, where: str, size: int | None) -> AudioFormat:

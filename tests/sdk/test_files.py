@@ -53,16 +53,62 @@ async def _drain(payload: Any) -> bytes:
     return bytes(sink.data)
 
 
+def _aiohttp_form(
+    boundary: str, fields: dict[str, str], data: bytes, filename: str, content_type: str
+) -> aiohttp.MultipartWriter:
+    """What aiohttp's ``MultipartWriter`` sends for the same form: the reference for our framing."""
+    writer = aiohttp.MultipartWriter("form-data", boundary=boundary)
+    for name, value in fields.items():
+        writer.append(value).set_content_disposition("form-data", name=name)
+    part = writer.append_payload(aiohttp.payload.BytesPayload(data, content_type=content_type))
+    part.set_content_disposition("form-data", name="data", filename=filename)
+    return writer
+
+
+async def _form_bytes(body: aiohttp.payload.Payload) -> tuple[str, bytes]:
+    kind, boundary = body.headers["Content-Type"].split("; boundary=")
+    assert kind == "multipart/form-data"
+    sent = await _drain(body)
+    assert body.size is None or body.size == len(sent)  # the Content-Length is the body's length
+    return boundary, sent
+
+
+FIELDS = {"parent_folder_id": "0c5a5a5c-1111-4111-8111-111111111111", "microphone": "file", "label": "Take 1 - ok"}
+
+
+@pytest.mark.parametrize("name", ["take.wav", 'Été "2" [final] 100%.wav', "a;b=c.wav"])
+@pytest.mark.parametrize("source", ["bytes", "small path", "large path", "stream"])
+async def test_the_form_is_byte_for_byte_what_aiohttp_multipart_writer_sends(
+    tmp_path: Path, name: str, source: str
+) -> None:
+    data = wav_bytes(200_000 if source == "large path" else 300)  # ~400 KB: over CHUNK_SIZE, streamed
+    path = tmp_path / "in.wav"
+    path.write_bytes(data)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), 100):
+            yield data[i : i + 100]
+
+    audio: Any = {"bytes": data, "small path": path, "large path": path, "stream": chunks()}[source]
+    upload = await prepare_upload(audio, filename=name)
+    body = upload.form({**FIELDS, "omitted": None})()
+    assert (body.size is None) is (source == "stream")  # chunked only when the length is unknown
+    boundary, sent = await _form_bytes(body)
+    reference = _aiohttp_form(boundary, FIELDS, data, upload.filename, "audio/wav")
+    assert sent == await _drain(reference)
+
+
 async def test_a_path_is_streamed_in_chunks_and_reopened_per_attempt(tmp_path: Path) -> None:
     big = wav_bytes(2_000_000)  # ~4 MB: many chunks
     path = tmp_path / "big.wav"
     path.write_bytes(big)
     upload = await prepare_upload(path)
     assert upload.size == len(big) and upload.filename == "big.wav" and upload.reusable
-    first, second = upload.payload(), upload.payload()
-    assert first.size == len(big)
-    assert await _drain(first) == big
-    assert await _drain(second) == big
+    form = upload.form({"label": "big"})
+    first, second = form(), form()
+    assert first.size is not None and first.size > len(big)
+    sent_first, sent_second = (await _form_bytes(first))[1], (await _form_bytes(second))[1]
+    assert big in sent_first and big in sent_second
 
 
 async def test_an_async_stream_is_sniffed_and_sent_once() -> None:
@@ -74,9 +120,10 @@ async def test_an_async_stream_is_sniffed_and_sent_once() -> None:
 
     upload = await prepare_upload(chunks(), filename="live")
     assert upload.format is AudioFormat.WAV and upload.filename == "live.wav" and upload.size is None
-    assert await _drain(upload.payload()) == data
+    form = upload.form({})
+    assert data in (await _form_bytes(form()))[1]
     with pytest.raises(InvalidRequestError, match="only once"):
-        upload.payload()
+        form()
 
 
 async def test_upload_from_an_async_stream(client: VoiceClient, mocked: aioresponses) -> None:

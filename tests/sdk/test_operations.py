@@ -546,7 +546,7 @@ class _Sink:
 
 
 async def _render(data: Any) -> bytes:
-    if isinstance(data, aiohttp.MultipartWriter):
+    if isinstance(data, aiohttp.payload.Payload):
         sink = _Sink()
         await data.write(sink)  # type: ignore[arg-type]
         return bytes(sink.data)

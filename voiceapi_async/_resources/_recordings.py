@@ -5,11 +5,9 @@ from __future__ import annotations
 import builtins
 import os
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
-
-import aiohttp
 
 from .._downloads import ByteStream, DownloadedFile
 from .._errors import InvalidRequestError
@@ -28,7 +26,7 @@ from .._models import (
     RecordingUpdate,
 )
 from .._pagination import AsyncPaginator
-from .._uploads import AudioSource, PreparedUpload, prepare_upload
+from .._uploads import AudioSource, prepare_upload
 from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
 from ._base import Resource, poll_until_final
 from ._polling import watch_recordings
@@ -39,21 +37,6 @@ RECORDINGS_MAX_LIMIT = 200
 CALIBRATIONS_MAX_LIMIT = 200
 CALIBRATIONS_DEFAULT_LIMIT = 50
 NOTE_MAX = 2000
-
-
-def _multipart(upload: PreparedUpload, fields: dict[str, str | None]) -> Callable[[], aiohttp.MultipartWriter]:
-    """A body factory: each attempt gets a new multipart body reading the source afresh."""
-
-    def build() -> aiohttp.MultipartWriter:
-        writer = aiohttp.MultipartWriter("form-data")
-        for name, value in fields.items():
-            if value is not None:
-                writer.append(value).set_content_disposition("form-data", name=name)
-        part = writer.append_payload(upload.payload())
-        part.set_content_disposition("form-data", name="data", filename=upload.filename)
-        return writer
-
-    return build
 
 
 class Recordings(Resource):
@@ -125,7 +108,7 @@ class Recordings(Resource):
         }
         upload = await prepare_upload(audio, filename=filename)
         return await self._client._request(
-            "POST", "/api/recordings", Recording, body=_multipart(upload, fields), bucket="slow", idempotent=False
+            "POST", "/api/recordings", Recording, body=upload.form(fields), bucket="slow", idempotent=False
         )
 
     async def get(self, recording_id: str) -> Recording:
@@ -272,7 +255,7 @@ class Calibrations(Resource):
         upload = await prepare_upload(audio, filename=filename)
         fields: dict[str, str | None] = {"name": _calibration_name(name)}
         return await self._client._request(
-            "POST", "/api/calibration", Calibration, body=_multipart(upload, fields), bucket="slow", idempotent=False
+            "POST", "/api/calibration", Calibration, body=upload.form(fields), bucket="slow", idempotent=False
         )
 
     async def get(self, calibration_id: str) -> Calibration:
