@@ -6,14 +6,19 @@ server carried them out, and a 402 stops paid work but not the delivery of what 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from voiceapi_async import RateLimits, RetryPolicy, VoiceClient
+from voiceapi_async._resources._conversion import Orders
 from voiceapi_async.emulator import Emulator, FaultConfig
 from voiceapi_async.jobs import BatchConvertJob, ItemFailed, ItemPostponed, JobStatus, JobStoppedError
+from voiceapi_async.jobs._journal import Journal
+from voiceapi_async.jobs._retry import Retrier
 
 from .conftest import JOB_FAST, make_client
 from .helpers import make_tree, wav_bytes
@@ -107,6 +112,49 @@ async def test_conversion_retries_count_only_what_the_server_did(
     assert snap["errors_injected"] > 0  # some retries were refused with a 5xx and sent again
     assert snap["retries_total"] == 20 == summary.conversion_retries
     assert summary.failed == 10 and all("retried 2x" in f.reason for f in summary.failures)
+
+
+async def test_a_listing_older_than_a_retrys_answer_does_not_schedule_another(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race behind a flaky count: a poll listed (and read the journal) before a retry was answered.
+
+    Each retry is held until a poll has listed the recording (still in error) and read its
+    journal row; that poll then applies its listing only after the retry was answered.
+    Acting on it sent a retry the server had just carried out: one retry too many, and
+    the count off.
+    """
+    waiting, listed, answered = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    lookup, retry, announce = Journal.lookup, Orders.retry, Retrier._announce
+
+    async def stale_lookup(self: Journal, ids: Sequence[str], errored: Sequence[str] = ()) -> Any:
+        rows = await lookup(self, ids, errored)
+        if waiting.is_set():
+            waiting.clear()
+            answered.clear()
+            listed.set()
+            await answered.wait()
+        return rows
+
+    async def held_retry(self: Orders, recording_id: str) -> Any:
+        listed.clear()
+        waiting.set()
+        await listed.wait()
+        return await retry(self, recording_id)
+
+    async def announced(self: Retrier, out: Any, error: str) -> None:
+        await announce(self, out, error)
+        answered.set()
+
+    monkeypatch.setattr(Journal, "lookup", stale_lookup)
+    monkeypatch.setattr(Orders, "retry", held_retry)
+    monkeypatch.setattr(Retrier, "_announce", announced)
+    make_tree(tmp_path / "in", 1)
+    emu.config.conversion_error_rate = 1.0
+    job = BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", max_conversion_retries=2, **FAST)
+    summary = await job.run_to_completion()
+    assert emu.counters.snapshot()["retries_total"] == 2 == summary.conversion_retries
+    assert summary.failed == 1 and "retried 2x" in summary.failures[0].reason
 
 
 async def test_402_delivers_what_is_paid_then_the_rerun_after_a_top_up_goes_on(

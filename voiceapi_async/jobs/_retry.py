@@ -38,6 +38,16 @@ class Retrier:
         self._queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue()
         self._pending: set[str] = set()
         self._failures: dict[str, int] = {}
+        self._answers = 0  # retries answered so far (a logical clock the poller reads before listing)
+        self._answered: dict[str, int] = {}  # recording id -> the clock when its last retry was answered
+
+    def mark(self) -> int:
+        """Where the retries stand now; a listing begun after it reflects every retry answered before it."""
+        return self._answers
+
+    def answered_since(self, recording_id: str, mark: int) -> bool:
+        """Whether a retry of this recording was answered after ``mark``: a listing from before it is stale."""
+        return self._answered.get(recording_id, -1) > mark
 
     def is_pending(self, recording_id: str) -> bool:
         """Whether a retry of this recording is queued, in flight or backing off (the poller must not schedule another)."""
@@ -58,11 +68,13 @@ class Retrier:
             try:
                 outcome = await ctx.critical(self._retry_once(out))
             except StopJob as stop:
+                self._answer(rid)
                 if not stop.out_of_credits:
                     raise
                 ctx.halt(stop)
                 ctx.park(out.item_seq, converting=True)
                 continue
+            self._answer(rid)
             if outcome is _Done.ACTED:
                 self._pending.discard(rid)
                 self._failures.pop(rid, None)
@@ -72,6 +84,11 @@ class Retrier:
                 await ctx.output_failed(out, f"retry refused: {outcome}")
             else:
                 self._back_off(out)
+
+    def _answer(self, recording_id: str) -> None:
+        """Stamp the retry's answer (before ``is_pending`` turns false): the poller discards older listings of it."""
+        self._answers += 1
+        self._answered[recording_id] = self._answers
 
     async def acted(self, out: OutputRow, error: str) -> None:
         """Count a retry the server carried out that only a poll revealed (journal, summary, event)."""

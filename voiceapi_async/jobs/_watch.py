@@ -85,6 +85,7 @@ class Poller:
         first_pending: int | None = None
         seen: set[str] = set()
         changed = False
+        mark = self._retrier.mark()  # before the listing: what it shows predates any retry answered later
         pages = scan_recordings(self.ctx.client.recordings, project_id=self.project_id, offset=start)
         try:
             async with contextlib.aclosing(pages):
@@ -96,7 +97,7 @@ class Poller:
                         out = outputs.get(recording.id)
                         if out is not None:
                             seen.add(recording.id)
-                            pending, did = await self._observe(out, recording)
+                            pending, did = await self._observe(out, recording, mark)
                             changed |= did
                             if pending and first_pending is None:
                                 first_pending = page_offset + i
@@ -119,6 +120,7 @@ class Poller:
 
     async def _fetch_missing(self, recording_ids: Sequence[str]) -> bool:
         changed = False
+        mark = self._retrier.mark()
         outputs, _ = await self.ctx.journal.lookup(list(recording_ids))
         for rid, out in outputs.items():
             try:
@@ -127,19 +129,23 @@ class Poller:
                 await self.ctx.output_failed(out, "the converted recording disappeared from the server")
                 changed = True
                 continue
-            changed |= (await self._observe(out, recording))[1]
+            changed |= (await self._observe(out, recording, mark))[1]
         return changed
 
-    async def _observe(self, out: OutputRow, recording: Recording) -> tuple[bool, bool]:
-        """Apply a polled state; returns (still pending, something changed)."""
+    async def _observe(self, out: OutputRow, recording: Recording, mark: int) -> tuple[bool, bool]:
+        """Apply a polled state; returns (still pending, something changed).
+
+        A retry in flight, or answered since ``mark`` (when the listing began), makes both the
+        listed state and the journal row read with it stale: the next round decides.  Acting
+        on them re-sent a retry the server had just carried out (counted twice, or beyond
+        ``max_conversion_retries``).
+        """
         if out.stage not in WATCHED_OUTPUT_STAGES:
             return False, False
+        if self._retrier.is_pending(recording.id) or self._retrier.answered_since(recording.id, mark):
+            return True, False
         state = recording.state
-        if (
-            out.stage is OutputStage.RETRYING
-            and state != RecordingState.ERROR
-            and not self._retrier.is_pending(recording.id)
-        ):
+        if out.stage is OutputStage.RETRYING and state != RecordingState.ERROR:
             # An uncertain retry did reach the server: it counts.
             await self._retrier.acted(out, "conversion failed")
             out = dataclasses.replace(out, stage=OutputStage.PROCESSING, retries=out.retries + 1)
@@ -153,8 +159,6 @@ class Poller:
             await self._downloads.put((dataclasses.replace(out, url=recording.url), recording.file_name or ""))
             return False, True
         if state == RecordingState.ERROR:
-            if self._retrier.is_pending(recording.id):
-                return True, False
             if out.retries < self.ctx.opts.max_conversion_retries:
                 if self.ctx.halted is not None:  # a retry is paid: it waits for the run after a top-up
                     self.ctx.park(out.item_seq, converting=True)
