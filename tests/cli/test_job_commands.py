@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +15,22 @@ import pytest
 
 from tests.cli.conftest import RunningEmulator, start_emulator
 from tests.jobs.helpers import make_tree
-from voiceapi_async._cli import EXIT_FAILED_ITEMS, main
+from voiceapi_async._cli import EXIT_FAILED_ITEMS, build_parser, main
 
 FAST = ["--plain", "--poll-interval", "0.05"]
 LONG = " ".join(f"Sentence {i} of a long text, read aloud by the speech synthesiser." for i in range(25))
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*[a-z]")
+
+
+def assert_flags_exist(command: str, captured: pytest.CaptureResult[str]) -> set[str]:
+    """Every ``--flag`` that ``command`` printed is one of its own options (returns those named)."""
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {o for action in subparsers.choices[command]._actions for o in action.option_strings}
+    named = set(_FLAG.findall(captured.out + captured.err))
+    assert named <= options, f"{command} printed options it does not take: {sorted(named - options)}"
+    return named
 
 
 def counters(emulator: RunningEmulator) -> dict[str, Any]:
@@ -145,10 +159,12 @@ def test_unaffordable_plan_exits_4_and_a_forced_run_stops_resumably(
     make_tree(tmp_path / "in", 30)
     args = ["convert", str(tmp_path / "in"), "--voice", voice, "--out", str(tmp_path / "o"), *FAST]
     assert main(["plan", str(tmp_path / "in"), "--voice", voice, "--json"]) == 4
-    assert json.loads(capsys.readouterr().out)["affordable"] is False
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["affordable"] is False
+    assert "top up" in captured.err and not assert_flags_exist("plan", captured)  # plan takes no --force
     assert main(args) == 4
     captured = capsys.readouterr()
-    assert "affordable" in captured.out and "--force" in captured.err
+    assert "affordable" in captured.out and "--force" in assert_flags_exist("convert", captured)
     assert counters(poor_emulator)["uploads_total"] == 0
 
     assert main([*args, "--force"]) == 4  # 402 once the credits run out: a clean stop
@@ -216,14 +232,26 @@ def test_dry_runs_and_plans_lock_nothing_and_mismatches_name_the_flags(
     lines.write_text("Hello there.\n")
     out = tmp_path / "o"
     assert main(["tts", str(lines), "--voice", voices[0], "--out", str(out), "--dry-run", *FAST]) == 0
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n")
+    assert main(["tts", str(blank), "--voice", voices[0], "--out", str(out), "--dry-run", *FAST]) == 2
+    captured = capsys.readouterr()
+    assert "nothing to do" in captured.err and not assert_flags_exist("tts", captured) - {"--plain", "--dry-run"}
     assert main(["plan", str(tmp_path / "in"), "--voice", voices[0], "--out", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["items"] == 2
     assert not out.exists()
     convert = ["convert", str(tmp_path / "in"), "--out", str(out), *FAST]
     assert main([*convert, "--voice", voices[0]]) == 0
     assert main([*convert, "--voice", voices[1]]) == 2
-    err = capsys.readouterr().err
-    assert "--new-job" in err and "--journal PATH" in err
+    captured = capsys.readouterr()
+    assert {"--new-job", "--out", "--journal"} <= assert_flags_exist("convert", captured)
+    assert "new_job=True" not in captured.err and "journal_path" not in captured.err  # API names: not options
+    # plan takes no --new-job: it says how to price that job, or these inputs alone.
+    assert main(["plan", str(tmp_path / "in"), "--voice", voices[1], "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "another job" in captured.err and {"--out", "--journal"} <= assert_flags_exist("plan", captured)
+    assert main(["plan", str(tmp_path / "in"), "--voice", voices[1]]) == 0  # as it says: without --out
+    capsys.readouterr()
     assert main([*convert, "--voice", voices[1], "--new-job"]) == 0
     assert len(list(out.glob(".voiceapi-job.sqlite.*.old"))) == 1
     journal = tmp_path / "j" / "job.sqlite"
@@ -239,6 +267,11 @@ def test_job_id_resumes_from_the_server_when_the_journal_is_lost(
     before = counters(cli_env)
     args = ["convert", str(tmp_path / "in"), "--voice", voice, "--job-id", "cli-archive", *FAST]
     assert main([*args, "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    other = ["convert", str(tmp_path / "in"), "--voice", voice, "--job-id", "another", *FAST]
+    assert main([*other, "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "'cli-archive'" in captured.err and {"--new-job", "--out"} <= assert_flags_exist("convert", captured)
     for path in (tmp_path / "out").glob(".voiceapi-job.sqlite*"):
         path.unlink()  # the journal is lost (or the job moves to another machine)
     capsys.readouterr()
@@ -259,7 +292,7 @@ def test_a_job_shared_on_postgres_reports_where_each_output_is(
     report = tmp_path / "shared.json"
     args = ["convert", str(tmp_path / "in"), "--voice", voice, "--journal", postgres_url, *FAST]
     assert main([*args, "--out", str(tmp_path / "o")]) == 2  # a shared job needs a name
-    assert "needs job_id" in capsys.readouterr().err
+    assert "--job-id" in assert_flags_exist("convert", capsys.readouterr())
     name = f"cli-shared-{tmp_path.name}"
     assert main([*args, "--job-id", name, "--out", str(tmp_path / "o"), "--report", str(report)]) == 0
     outputs = json.loads(report.read_text())["outputs"]

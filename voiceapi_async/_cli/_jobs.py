@@ -7,15 +7,25 @@ rest (plan, progress, Ctrl-C, reports, exit code), so the commands stay declarat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
 from .._client import VoiceClient
-from ..jobs import DEFAULT_INCLUDE, BatchConvertJob, JobConfigError, JournalReport, Target, TTSJob, read_journal
+from ..jobs import (
+    DEFAULT_INCLUDE,
+    BatchConvertJob,
+    JobConfigError,
+    JournalMismatchError,
+    JournalReport,
+    Target,
+    TTSJob,
+    read_journal,
+)
 from ..jobs._pgstore import is_store_url
 from . import EXIT_FAILED_ITEMS, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
 from ._demo import add_demo_command
@@ -185,6 +195,8 @@ def _journal_arg(text: str) -> Path | str:
 
 
 def _job_options(args: argparse.Namespace) -> dict[str, Any]:
+    if isinstance(args.journal, str) and args.job_id is None:
+        raise JobConfigError("a job shared on PostgreSQL (--journal postgresql://...) needs --job-id NAME to name it")
     return {
         "project": args.project,
         "folder": args.folder,
@@ -210,6 +222,33 @@ def _audio_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"include": args.include or DEFAULT_INCLUDE, "exclude": args.exclude, "mirror_tree": args.mirror_tree}
 
 
+@contextlib.contextmanager
+def _fixes_named_as_flags(command: str) -> Iterator[None]:
+    """A journal of another job: say how to fix it with the options this command takes.
+
+    The library's message names API parameters (``new_job``, ``journal_path``); ``plan``
+    takes neither ``--new-job`` nor ``--job-id``, so each command gets its own advice.
+    """
+    try:
+        yield
+    except JournalMismatchError as exc:
+        if exc.differences is None:  # another --job-id's journal (plan takes no --job-id: run commands only)
+            fix = "give that job's --job-id, or another --out DIR or --journal PATH for this one"
+            raise JobConfigError(f"{exc} — {fix}") from exc
+        if command == "plan":
+            fix = (
+                "To price what is left of that job, give plan its options; to price these inputs alone,"
+                " leave out --out and --journal, or give another --out DIR or --journal PATH."
+            )
+        else:
+            fix = (
+                "To resume that job, run it with its own options; to start a new job here, pass --new-job"
+                " (the old journal is kept, renamed); to keep both, give this job another --out DIR or"
+                " --journal PATH."
+            )
+        raise JobConfigError(f"{exc.journal_path} is the journal of another job ({exc.differences}). {fix}") from exc
+
+
 # -- the commands ------------------------------------------------------------------------------
 
 
@@ -217,7 +256,8 @@ async def cmd_convert(client: VoiceClient, args: argparse.Namespace, out: Output
     job = BatchConvertJob(
         client, args.inputs, targets_from(args), args.out, **_audio_options(args), **_job_options(args)
     )
-    return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+    with _fixes_named_as_flags("convert"):
+        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
 
 
 async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
@@ -233,7 +273,8 @@ async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) ->
         keep_parts=args.keep_parts,
         **_job_options(args),
     )
-    return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+    with _fixes_named_as_flags("tts"):
+        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
 
 
 async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
@@ -257,11 +298,12 @@ async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -
             journal_path=args.journal,
             **options,
         )
-        plan = await job.plan()
+        with _fixes_named_as_flags("plan"):
+            plan = await job.plan()
     finally:
         if scratch is not None:
             scratch.cleanup()
-    return show_plan_result(plan, out, as_json=args.json)
+    return show_plan_result(plan, out, as_json=args.json, can_force=False)
 
 
 async def cmd_status(args: argparse.Namespace, out: Output) -> int:

@@ -22,8 +22,11 @@ __all__ = ["run_job", "show_plan_result"]
 RESUME_HINT = "the journal is consistent: run the same command again to resume"
 
 
-def show_plan_result(plan: JobPlan, out: Output, *, as_json: bool, force: bool = False) -> int:
-    """Print a plan (table or JSON); exit 4 when the credits cannot pay for it (unless forced)."""
+def show_plan_result(plan: JobPlan, out: Output, *, as_json: bool, force: bool = False, can_force: bool = True) -> int:
+    """Print a plan (table or JSON); exit 4 when the credits cannot pay for it (unless forced).
+
+    ``can_force``: whether the command printing it takes ``--force`` (``plan`` does not).
+    """
     if as_json:
         out.line(msgspec.json.encode(plan).decode())
     else:
@@ -32,7 +35,8 @@ def show_plan_result(plan: JobPlan, out: Output, *, as_json: bool, force: bool =
         return EXIT_OK
     out.error(
         f"this job would charge about {plan.remaining_charge:.1f} s but the account has {plan.credits or 0:.1f} s"
-        " of credits; nothing was spent (top up, narrow the inputs, or pass --force to run anyway)"
+        " of credits; nothing was spent (top up or narrow the inputs"
+        + (", or pass --force to run anyway)" if can_force else ")")
     )
     return EXIT_CREDITS
 
@@ -46,7 +50,8 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
         return EXIT_USAGE
     plan = await job.plan()
     if plan.items == 0:
-        out.error("nothing to do: no inputs found (check the path and --include/--exclude)")
+        where = "check the file's texts" if isinstance(job, TTSJob) else "check the path and --include/--exclude"
+        out.error(f"nothing to do: no inputs found ({where})")
         return EXIT_USAGE
     if dry_run or not (plan.affordable or job.force):
         return show_plan_result(plan, out, as_json=as_json, force=job.force)

@@ -38,7 +38,17 @@ class UnknownVoiceError(JobConfigError, _UnknownVoiceError):
 
 
 class JournalMismatchError(JobConfigError):
-    """The journal in the output directory belongs to a different job (other targets or kind)."""
+    """The journal in the output directory belongs to a different job (other targets or kind).
+
+    ``journal_path`` is that journal; ``differences`` says what differs (``None``: the
+    journal belongs to another ``job_id``), so that a front end (the CLI) can name its own
+    options for the fixes.
+    """
+
+    def __init__(self, message: str, *, journal_path: str = "", differences: str | None = None) -> None:
+        super().__init__(message)
+        self.journal_path = journal_path
+        self.differences = differences
 
 
 class JournalVersionError(JobConfigError):

@@ -423,13 +423,21 @@ class BaseJob:
                 {"identity": identity, "job_id": self.job_id, "named": self.named, "rebuild_from_server": rebuild}
             )
         elif stored != identity and not await self._same_job(journal, stored, identity):
-            raise JournalMismatchError(self._mismatch(stored, identity))
+            diffs = _differences(stored, identity)
+            raise JournalMismatchError(
+                f"{self.journal_path} is the journal of another job ({diffs}). To resume that job, run it with its"
+                " own options; new_job=True starts a new job here (the old journal is kept, renamed); to keep both,"
+                " give this job another output_dir or journal_path.",
+                journal_path=str(self.journal_path),
+                differences=diffs,
+            )
         else:
             self.job_id = await journal.get_meta("job_id")
             if self.requested_job_id is not None and self.requested_job_id != self.job_id:
                 raise JournalMismatchError(
                     f"{self.journal_path} belongs to job {self.job_id!r}, not {self.requested_job_id!r}; "
-                    "use another output directory or journal_path"
+                    "use another output directory or journal_path",
+                    journal_path=str(self.journal_path),
                 )
             self.named = bool(await journal.get_meta("named"))
         if reopen_failed:
@@ -448,18 +456,6 @@ class BaseJob:
     async def _resolved_targets(self) -> Any:
         """The requested targets resolved to ids, as the journal stores them (``None``: no targets)."""
         return None
-
-    def _mismatch(self, stored: dict[str, Any], identity: dict[str, Any]) -> str:
-        changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
-        diffs = "; ".join(
-            f"{k}: the journal has {stored.get(k)!r}, this run asks for {identity.get(k)!r}" for k in changed
-        )
-        return (
-            f"{self.journal_path} is the journal of another job ({diffs}). To resume that job, run it with its"
-            " own options. To start a new job here, pass --new-job (API: new_job=True; the old journal is kept,"
-            " renamed); to keep both, give this job another --out DIR or --journal PATH (API: output_dir,"
-            " journal_path)."
-        )
 
     async def _validation_failures(self, journal: JobStore) -> AsyncIterator[JobEvent]:
         after = 0
@@ -501,6 +497,11 @@ class BaseJob:
             error=error,
             pending=sum(n for stage, n in counts.items() if stage not in FINAL_ITEM_STAGES),
         )
+
+
+def _differences(stored: dict[str, Any], identity: dict[str, Any]) -> str:
+    changed = sorted(k for k in set(stored) | set(identity) if stored.get(k) != identity.get(k))
+    return "; ".join(f"{k}: the journal has {stored.get(k)!r}, this run asks for {identity.get(k)!r}" for k in changed)
 
 
 async def _claim(journal: JobStore, batch: int) -> bool:
