@@ -7,6 +7,7 @@ no request bodies.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -176,7 +177,8 @@ class APIStatusError(VoiceAPIError):
         return f"{self.status_code} {self.method} {self.path}: {self.args[0]}"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status_code={self.status_code}, path={self.path!r}, detail={self.detail!r})"
+        detail = cut_server_text(repr(self.detail))  # a 422 may list thousands of items
+        return f"{type(self).__name__}(status_code={self.status_code}, path={self.path!r}, detail={detail})"
 
 
 class APIResponseValidationError(VoiceAPIError):
@@ -328,14 +330,25 @@ SERVER_TEXT_MAX = 1000
 
 
 def redact_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every one of ``secrets`` (as is, or URL-encoded) replaced by ``***``."""
+    """``text`` with every one of ``secrets`` replaced by ``***``: as is, URL-encoded, or JSON-escaped.
+
+    A JSON answer echoing a password with a quote, a backslash, a slash or a non-ASCII
+    letter carries it escaped (``\\"``, ``\\u00e4``): redacted before decoding, so those
+    forms are redacted too, or the decoded ``detail`` would show the secret.
+    """
     for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-        encoded = quote(secret, safe="") if secret else ""
-        if encoded != secret and encoded in text:
-            text = text.replace(encoded, "***")
+        if not secret:
+            continue
+        for form in sorted(_written_forms(secret), key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, "***")
     return text
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The ways a server's text may spell ``secret``."""
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return {secret, quote(secret, safe=""), *escaped, *(e.replace("/", "\\/") for e in escaped)}
 
 
 def cut_server_text(text: str) -> str:

@@ -20,7 +20,7 @@ from aioresponses import aioresponses
 
 from tests.conftest import API_KEY
 from tests.sdk.samples import RECORDING, RID, USER
-from voiceapi_async import AuthenticationError, RateLimits, RedirectError, VoiceClient
+from voiceapi_async import AuthenticationError, RateLimits, RedirectError, UnprocessableEntityError, VoiceClient
 
 SESSION_ID = "sess-0123456789-SECRET"
 CSRF = "csrf-abcdef-SECRET"
@@ -224,6 +224,34 @@ async def test_a_login_password_echoed_by_the_server_is_redacted(mocked: aioresp
             await client.auth.login("ada@example.com", PASSWORD)
     assert PASSWORD not in str(info.value) and PASSWORD not in repr(info.value)
     assert "wrong password ***" in str(info.value)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False], ids=["ascii-escapes", "utf-8"])
+async def test_a_password_the_server_echoes_json_escaped_is_redacted_too(
+    mocked: aioresponses, ensure_ascii: bool
+) -> None:
+    import json
+
+    password = 'h\u00fcnter"2\\/x-SECRET'  # a quote, a backslash, a slash and a non-ASCII letter
+    echo = {"detail": [{"loc": ["body", "password"], "msg": f"not {password}", "type": "value_error"}]}
+    async with VoiceClient(base_url="https://api.test", max_retries=0) as client:
+        mocked.post("https://api.test/api/login", status=422, body=json.dumps(echo, ensure_ascii=ensure_ascii))
+        with pytest.raises(UnprocessableEntityError) as info:
+            await client.auth.login("ada@example.com", password)
+    error = info.value
+    assert error.errors[0].msg == "not ***"
+    for text in (str(error), repr(error), repr(error.detail)):
+        assert password not in text and "SECRET" not in text, text
+
+
+async def test_a_long_list_of_errors_is_cut_in_the_repr_too(mocked: aioresponses) -> None:
+    many = {"detail": [{"loc": ["query", str(i)], "msg": "x" * 40, "type": "t"} for i in range(300)]}
+    async with VoiceClient(api_key=API_KEY, base_url="https://api.test", max_retries=0) as client:
+        mocked.get("https://api.test/api/credits", status=422, payload=many)
+        with pytest.raises(UnprocessableEntityError) as info:
+            await client.credits.get()
+    assert len(info.value.errors) == 300, "the structured list is kept whole"
+    assert len(str(info.value)) < 1200 and len(repr(info.value)) < 1200
 
 
 async def test_a_session_passed_in_keeps_its_cookie_jar_away_from_other_origins(
