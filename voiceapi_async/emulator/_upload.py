@@ -7,15 +7,17 @@ that grows past ``IN_MEMORY`` bytes is spilled to a temporary file and streamed 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
 import secrets
 from urllib.parse import unquote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, StreamReader, web
 
 from ._audio import sniff
+from ._form import FormPart, form_boundary, parse_form
 from ._http import ApiError
 from ._store import Store
 
@@ -58,7 +60,10 @@ class Upload:
 
 
 async def receive_upload(store: Store, request: web.Request, file_field: str = "data") -> Upload:
-    """Read every part; the ``file_field`` part is streamed to a temp file and sniffed.
+    """Read every part; the ``file_field`` part is kept in memory if small (else streamed to a temp file) and sniffed.
+
+    A small plain form is read whole and parsed in one pass (``_form``); anything else
+    goes through aiohttp's streamed multipart reader.
 
     Over ``max_upload_size`` (by ``Content-Length`` up front, or counted) answers 413.
     A body that is not multipart yields no fields (the caller's 422 says what is missing).
@@ -67,10 +72,21 @@ async def receive_upload(store: Store, request: web.Request, file_field: str = "
     if request.content_length is not None and request.content_length > limit + (64 << 10):
         raise ApiError(413, "Request entity too large")
     upload = Upload(fields={})
-    if not request.content_type.startswith("multipart/"):
+    length = request.content_length
+    boundary = form_boundary(request.headers.get("Content-Type", ""))
+    if boundary is not None and length is not None and length <= IN_MEMORY:
+        # A small plain form (every upload of a tiny file): read whole and parsed in one pass.
+        body = await request.read()
+        parts = parse_form(body, boundary)
+        if parts is not None:
+            _take_parts(parts, upload, file_field, limit)
+            return upload
+        reader = _reader_of(request, body)
+    elif not request.content_type.startswith("multipart/"):
         return upload
-    try:
+    else:
         reader = await request.multipart()
+    try:
         while True:
             part = await reader.next()
             if part is None:
@@ -90,6 +106,35 @@ async def receive_upload(store: Store, request: web.Request, file_field: str = "
     return upload
 
 
+def _take_parts(parts: list[FormPart], upload: Upload, file_field: str, limit: int) -> None:
+    """What the streamed reading below makes of the same parts (the last of a name wins)."""
+    for name, filename, content in parts:
+        if name is None:
+            continue
+        if name == file_field:
+            if len(content) > limit:
+                raise ApiError(413, "Request entity too large")
+            upload.filename = _base_name(filename)
+            upload.data, upload.size, upload.fmt = content, len(content), sniff(content[:16])
+        else:
+            if len(content) > _MAX_TEXT_FIELD:
+                raise ApiError(413, "Request entity too large")
+            upload.fields[name] = content.decode("utf-8", "replace")
+
+
+def _reader_of(request: web.Request, body: bytes) -> MultipartReader:
+    """aiohttp's reader over a body already read (forms ``parse_form`` leaves to it)."""
+    stream = StreamReader(request.protocol, max(len(body), 1 << 16), loop=asyncio.get_running_loop())
+    stream.feed_data(body)
+    stream.feed_eof()
+    return MultipartReader(request.headers, stream, max_field_size=request.protocol.max_field_size)
+
+
+def _base_name(filename: str | None) -> str | None:
+    # aiohttp's client percent-encodes multipart file names; browsers send them raw.
+    return os.path.basename(unquote(filename or "")) or None
+
+
 def write_file(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (a uniquely named temporary file, then a rename)."""
     partial = f"{path}.{secrets.token_hex(4)}.part"
@@ -100,8 +145,7 @@ def write_file(path: str, data: bytes) -> None:
 
 async def _stream_part(store: Store, part: BodyPartReader, upload: Upload, limit: int) -> None:
     upload.discard()
-    # aiohttp's client percent-encodes multipart file names; browsers send them raw.
-    upload.filename = os.path.basename(unquote(part.filename or "")) or None
+    upload.filename = _base_name(part.filename)
     chunks: list[bytes] = []
     size = 0
     while size <= IN_MEMORY:
