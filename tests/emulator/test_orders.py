@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from typing import Any
 
@@ -91,6 +92,28 @@ async def test_order_to_done_real_audio_credits_stats(emu: Emulator, clock: Manu
             and snap["orders_by_original"] == {orig["id"]: 1}
         )
         assert snap["credits_spent"] == 3.0
+
+
+async def test_small_audio_is_served_from_memory_as_from_a_file(emu: Emulator, clock: ManualClock) -> None:
+    """A tiny upload and its conversion are answered without a file; a ranged request reads the same bytes from one."""
+    async with session(emu) as s:
+        _, _, orig = await _original(s, 0.1)
+        v = await _voices(s, 1)
+        body = {"original_id": orig["id"], "conversions": [{"voice_id": v[0]["id"], "semitones_correction": 3}]}
+        [order] = await (await s.post("/api/v2/orders", json=body)).json()
+        clock.advance(5)
+        conv = await (await s.get(f"/api/recordings/{order['conversion_id']}")).json()
+        r = await s.get(conv["url"])
+        whole = await r.read()
+        assert r.status == 200 and r.headers["Content-Type"] == "audio/wav"
+        assert int(r.headers["Content-Length"]) == len(whole) and abs(parse_wav(whole)["duration"] - 0.1) < 0.01
+        assert parse_wav(whole)["data"] != parse_wav(wav_bytes(0.1))["data"]  # pitch-shifted
+        assert not os.listdir(emu.data_dir)
+        r = await s.get(conv["url"], headers={"range": "bytes=10-"})
+        assert r.status == 206 and await r.read() == whole[10:]
+        assert (await s.get(conv["url"])).headers["Content-Length"] == str(len(whole))
+        r = await s.get(orig["url"])
+        assert r.headers["Content-Type"] == "audio/wav" and await r.read() == wav_bytes(0.1)
 
 
 async def test_order_error_refund_and_retry(emu: Emulator, clock: ManualClock) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "estimate_f0",
     "probe_duration",
     "render_conversion",
+    "render_wav_bytes",
     "sniff",
     "tts_duration",
     "write_tone_wav",
@@ -250,6 +251,31 @@ def _shift_pcm16(samples: array[int], channels: int, ratio: float, block: int = 
     return out
 
 
+def _render_wav(f: BinaryIO, size: int, out: BinaryIO, ratio: float, tag: str, max_bytes: int) -> bool:
+    """Write the conversion of the WAV ``f`` to ``out``; ``False`` (nothing written) if ``f`` is not a WAV we read."""
+    info = read_wav_info(f, size)
+    if info is None:
+        return False
+    out.write(_wav_header(info.data_size, info.sample_rate, info.channels, info.bits, _info_chunk(tag)))
+    f.seek(info.data_offset)
+    if info.audio_format == 1 and info.bits == 16 and info.data_size <= max_bytes:
+        samples = array("h")
+        raw = f.read(info.data_size)
+        samples.frombytes(raw[: len(raw) - len(raw) % 2])
+        out.write(_shift_pcm16(samples, info.channels, ratio).tobytes())
+        out.write(raw[len(raw) - len(raw) % 2 :])
+    else:
+        # Over the cap: copy the samples as they are (only the header differs).
+        left = info.data_size
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            out.write(chunk)
+            left -= len(chunk)
+    return True
+
+
 def render_conversion(
     src: str | bytes, src_fmt: str, dst: str, *, semitones: float, tag: str, duration: float, max_bytes: int
 ) -> None:
@@ -263,31 +289,21 @@ def render_conversion(
     if src_fmt == "wav":
         f: BinaryIO = io.BytesIO(src) if isinstance(src, bytes) else open(src, "rb")  # noqa: SIM115
         size = len(src) if isinstance(src, bytes) else os.fstat(f.fileno()).st_size
-        with f:
-            info = read_wav_info(f, size)
-            if info is not None:
-                extra = _info_chunk(tag)
-                with open(dst + ".part", "wb") as out:
-                    out.write(_wav_header(info.data_size, info.sample_rate, info.channels, info.bits, extra))
-                    f.seek(info.data_offset)
-                    if info.audio_format == 1 and info.bits == 16 and info.data_size <= max_bytes:
-                        samples = array("h")
-                        raw = f.read(info.data_size)
-                        samples.frombytes(raw[: len(raw) - len(raw) % 2])
-                        out.write(_shift_pcm16(samples, info.channels, ratio).tobytes())
-                        out.write(raw[len(raw) - len(raw) % 2 :])
-                    else:
-                        # Over the cap: copy the samples as they are (only the header differs).
-                        left = info.data_size
-                        while left > 0:
-                            chunk = f.read(min(left, 1 << 20))
-                            if not chunk:
-                                break
-                            out.write(chunk)
-                            left -= len(chunk)
-                os.replace(dst + ".part", dst)
-                return
+        with f, open(dst + ".part", "wb") as out:
+            done = _render_wav(f, size, out, ratio, tag, max_bytes)
+        if done:
+            os.replace(dst + ".part", dst)
+            return
+        os.unlink(dst + ".part")
     write_tone_wav(dst, [(220 * ratio, max(duration, 0.1))], tag=tag)
+
+
+def render_wav_bytes(src: bytes, *, semitones: float, tag: str, max_bytes: int) -> bytes | None:
+    """``render_conversion`` of a WAV held in memory, into memory; ``None`` if it is not a WAV we read."""
+    out = io.BytesIO()
+    if not _render_wav(io.BytesIO(src), len(src), out, 2 ** (semitones / 12), tag, max_bytes):
+        return None
+    return out.getvalue()
 
 
 def write_waveform(src: str, fmt: str, dst: str, points: int = 100) -> None:

@@ -13,14 +13,23 @@ from aiohttp import web
 
 from voiceapi_async._models import RecordingType
 
-from ._audio import CONTENT_TYPES, render_conversion, write_tone_wav, write_tts_wav, write_waveform
+from ._audio import (
+    CONTENT_TYPES,
+    render_conversion,
+    render_wav_bytes,
+    write_tone_wav,
+    write_tts_wav,
+    write_waveform,
+)
 from ._http import ApiError
 from ._store import RecRec, Store
 from ._upload import write_file
 
-__all__ = ["build_zip", "ensure_audio", "ensure_waveform", "send_file", "send_sample"]
+__all__ = ["audio_in_memory", "build_zip", "ensure_audio", "ensure_waveform", "send_file", "send_sample"]
 
 _KEEP_EXPORTS = 8
+#: Conversions of WAVs kept in memory up to this size are rendered on the event loop (0.1 ms or so).
+INLINE_RENDER = 8 << 10
 
 
 def send_file(path: str, content_type: str, attachment: str | None = None) -> web.FileResponse:
@@ -86,6 +95,27 @@ async def ensure_audio(store: Store, rec: RecRec) -> str:
         raise ApiError(404, "File not found")
     rec.path = path
     return path
+
+
+def audio_in_memory(store: Store, rec: RecRec) -> bytes | None:
+    """The recording's audio if it is held in memory, or cheap to make there; else ``None`` (use ``ensure_audio``).
+
+    A small upload is kept in memory (``RecRec.data``); the conversion of a small WAV
+    kept so is rendered on the spot, a few microseconds, and kept too: no file, no thread.
+    """
+    if rec.data is not None:
+        return rec.data
+    model = rec.model
+    if rec.path is not None or model.type != RecordingType.CONVERTED:
+        return None
+    original = store.recordings.get(model.original_id or "")
+    src = original.data if original is not None else None
+    if original is None or src is None or original.fmt != "wav" or len(src) > INLINE_RENDER:
+        return None
+    data = render_wav_bytes(src, semitones=rec.semitones, tag=rec.tag, max_bytes=store.config.convert_max_bytes)
+    if data is not None:
+        store.keep_data(rec, data)
+    return data
 
 
 async def ensure_waveform(store: Store, rec: RecRec) -> str:

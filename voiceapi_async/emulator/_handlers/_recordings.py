@@ -30,7 +30,7 @@ from voiceapi_async._models import (
 )
 
 from .._audio import CONTENT_TYPES, probe_duration, probe_duration_of, tts_duration
-from .._files import build_zip, ensure_audio, ensure_waveform, send_file, send_sample
+from .._files import audio_in_memory, build_zip, ensure_audio, ensure_waveform, send_file, send_sample
 from .._http import (
     UUID_RE,
     ApiError,
@@ -345,6 +345,10 @@ async def note_delete(st: Store, request: web.Request, user: UserRec) -> web.Str
     return json_response(Note(id=note.id, recording_id=rec.model.id, text=note.text, active=False))
 
 
+#: Request headers that ``web.FileResponse`` acts on (a small file in memory is sent whole without them).
+_RANGED = ("Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+
+
 async def download(st: Store, request: web.Request, user: UserRec) -> web.StreamResponse:
     """``/api/files/{recording_id}/{file_name}``: the audio, its ``waveform.json``, or an accent sample."""
     rid, name = request.match_info["recording_id"], request.match_info["file_name"]
@@ -363,9 +367,13 @@ async def download(st: Store, request: web.Request, user: UserRec) -> web.Stream
         return send_file(await ensure_waveform(st, rec), "application/json")
     if name != model.file_name:
         raise ApiError(404, "File not found")
-    path = await ensure_audio(st, rec)
     fmt = "wav" if model.type == RecordingType.CONVERTED or model.tts else rec.fmt
-    return send_file(path, CONTENT_TYPES[fmt])
+    headers = request.headers
+    if not any(h in headers for h in _RANGED):  # ranges and conditions are answered from a file
+        data = audio_in_memory(st, rec)
+        if data is not None:
+            return web.Response(body=data, headers={"Content-Type": CONTENT_TYPES[fmt], "Accept-Ranges": "bytes"})
+    return send_file(await ensure_audio(st, rec), CONTENT_TYPES[fmt])
 
 
 def converted_file_name(original: Recording, voice_slug: str) -> str:
