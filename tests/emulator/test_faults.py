@@ -139,6 +139,11 @@ async def test_counters_and_admin_endpoints(voiceapi_emulator: Emulator) -> None
         assert (await s.get("/api/credits")).status == 200  # per-endpoint counting goes on after a reset
         assert emu.counters.snapshot()["requests_by_route"] == {"credits.get": 1}
         assert (await (await admin.get("/_emulator/users")).json())[1]["email"] == emu.users[1].email
+        stored = await (await admin.get("/_emulator/recordings")).json()  # what chaos runs check against
+        assert sorted((r["type"], r["file_name"], r["label"]) for r in stored) == [
+            ("original", "a.wav", "one"),
+            ("original", "a.wav", "two"),
+        ]
 
 
 @pytest.mark.voiceapi_emulator(conversion_error_rate=1.0, users=3)

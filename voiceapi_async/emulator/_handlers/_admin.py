@@ -42,6 +42,10 @@ def admin_routes(store: Store, counters: Counters, config: EmulatorConfig) -> li
     async def users(request: web.Request) -> web.StreamResponse:
         return json_response(store.seeded)
 
+    async def recordings(request: web.Request) -> web.StreamResponse:
+        """Every recording of every user as stored: what a chaos run checks "nothing twice" against."""
+        return json_response([store.refresh(rec) for rec in list(store.recordings.values())])
+
     return [
         ("GET", "/_emulator/counters", get_counters),
         ("POST", "/_emulator/reset-counters", reset_counters),
@@ -49,4 +53,5 @@ def admin_routes(store: Store, counters: Counters, config: EmulatorConfig) -> li
         ("POST", "/_emulator/faults", set_faults),
         ("POST", "/_emulator/expire-sessions", expire_sessions),
         ("GET", "/_emulator/users", users),
+        ("GET", "/_emulator/recordings", recordings),
     ]
