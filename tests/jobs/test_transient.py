@@ -203,9 +203,11 @@ async def test_retry_failed_tries_final_failures_again_on_request(
     _assert_once(emu, 4)
 
 
+@pytest.mark.parametrize("plan_first", [False, True])
 async def test_set_up_waits_out_a_429_burst_longer_than_the_sdks_retries(
-    tmp_path: Path, emu: Emulator, voice_names: list[str]
+    tmp_path: Path, emu: Emulator, voice_names: list[str], plan_first: bool
 ) -> None:
+    """``plan_first``: as the CLI does (a burst in the plan's voice lookup ended it, exit 5: found by scripts/chaos.py)."""
     make_tree(tmp_path / "in", 3)
     slept: list[float] = []
 
@@ -215,6 +217,8 @@ async def test_set_up_waits_out_a_429_burst_longer_than_the_sdks_retries(
     emu.set_faults(FaultConfig(burst_429=12, burst_429_retry_after=0.01))
     async with _on_fake_clock(emu, fake_sleep) as client:
         job = BatchConvertJob(client, tmp_path / "in", voice_names[:1], tmp_path / "out", retry_delay=5.0, **JOB_FAST)
+        if plan_first:
+            assert (await job.plan()).items == 3
         summary = await job.run_to_completion()
     assert summary.status is JobStatus.COMPLETED and summary.done == 3
     assert summary.rate_limited == 12 and 5.0 in slept  # the SDK gave up, the job waited (on the fake clock)

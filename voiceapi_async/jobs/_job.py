@@ -202,15 +202,20 @@ class BaseJob:
     async def plan(self) -> JobPlan:
         """Discover and validate the inputs and price the job; nothing is spent and nothing written.
 
-        Costs one credits request plus the voice lookups of the first call.
+        Costs one credits request plus the voice lookups of the first call.  Transient errors
+        are waited out as in ``run()`` (the CLI plans first: a 429 burst must not end it).
         """
         await self._drop_staged()
         existing = self.resumes
         journal = await Journal.scratch(copy_of=self.journal_path if existing else None).open()
         self.client.add_event_hook(self._setup)
-        try:
+
+        async def check() -> JobPlan:
             await self._prepare(journal)
-            plan = await build_plan(self.client, journal)
+            return await build_plan(self.client, journal)
+
+        try:
+            plan = await self._patiently(check)
         except BaseException:
             await journal.close()
             raise
