@@ -301,3 +301,21 @@ async def test_a_tenant_adopting_its_account_limits_leaves_ours_alone(mocked: ai
         assert tenant.rate_limiter.limits == limits and limits.fast == RateLimit(times=7, seconds=60)
         assert client.rate_limiter.limits == RateLimits()
         assert client.with_options(api_key=TENANT_KEY).rate_limiter.limits == limits  # kept for that key
+
+
+def test_per_key_limiters_are_kept_while_used_and_for_the_most_recent_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from voiceapi_async import _transport
+
+    monkeypatch.setattr(_transport, "REMEMBERED_KEYS", 2)
+    client = VoiceClient(api_key=API_KEY, base_url=BASE)
+    kept = client.with_options(api_key="tenant-kept-key")
+    for n in range(5):  # a view per request, for five other tenants
+        client.with_options(api_key=f"tenant-{n}-key").rate_limiter.throttled = n + 1
+    gc.collect()
+    assert client.with_options(api_key="tenant-kept-key").rate_limiter is kept.rate_limiter, "in use: kept"
+    assert client.with_options(api_key="tenant-4-key").rate_limiter.throttled == 5, "recent: remembered"
+    assert client.with_options(api_key="tenant-0-key").rate_limiter.throttled == 0, "neither: forgotten"
+    gc.collect()
+    assert len(client._transport._limiters) <= 2 + 2  # ours, the one in use, the two most recent
