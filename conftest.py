@@ -88,7 +88,8 @@ class PytestFile(DefaultRunner):
         (project / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # the user's: nothing configured
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICEAPI_", "PYTEST_"))}
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_from_docs.py"],
+            # --strict-markers, as many projects set: a marker the docs use must be known
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", "test_from_docs.py"],
             cwd=project,
             env=env,
             capture_output=True,

@@ -30,7 +30,7 @@ def run_pytest(project: Path, source: str, ini: str, *args: str) -> subprocess.C
     (project / "pytest.ini").write_text(f"[pytest]\n{ini}", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOICEAPI_", "PYTEST_"))}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_user.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", *args, "test_user.py"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -57,8 +57,7 @@ def test_the_readme_test_file_passes_under_pytest_asyncio(tmp_path: Path, ini: s
 def test_the_readme_test_file_passes_under_anyio(tmp_path: Path, args: tuple[str, ...]) -> None:
     source = readme_test_file()
     assert "@pytest.mark.asyncio\n" in source
-    source = source.replace("@pytest.mark.asyncio\n", "@pytest.mark.anyio\n")
-    source += '\n\n@pytest.fixture\ndef anyio_backend() -> str:\n    return "asyncio"\n'
+    source = source.replace("@pytest.mark.asyncio\n", "@pytest.mark.anyio\n")  # the one change the README asks
     assert_passed(run_pytest(tmp_path, source, "", *args))
 
 
@@ -90,3 +89,20 @@ def test_nothing_loaded(request):
         request.getfixturevalue("voiceapi_emulator")
 """
     assert_passed(run_pytest(tmp_path, source, ""))
+
+
+def test_the_marker_configures_one_test_when_a_conftest_lists_the_plugin(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(PLUGIN_LINE + "\n", encoding="utf-8")
+    source = """
+import pytest
+
+
+@pytest.mark.voiceapi_emulator(seed=7, conversion_error_rate=1.0)
+def test_configured(voiceapi_emulator):
+    assert voiceapi_emulator.config.seed == 7 and voiceapi_emulator.config.conversion_error_rate == 1.0
+
+
+def test_defaults(voiceapi_emulator):
+    assert voiceapi_emulator.config.conversion_error_rate == 0.0
+"""
+    assert_passed(run_pytest(tmp_path, source, ""), n=2)

@@ -5,12 +5,15 @@ Opt-in (installing the SDK registers nothing with pytest): in your top-level
 
     pytest_plugins = ["voiceapi_async.emulator.pytest_plugin"]
 
-Configure it per test with a marker (fields of ``EmulatorConfig``)::
+Configure it for a module or a conftest by overriding the ``voiceapi_emulator_config``
+fixture (``return fast_config(conversion_error_rate=1.0)``) or, when the plugin is listed
+in a ``conftest.py``, per test with a marker (fields of ``EmulatorConfig``)::
 
     @pytest.mark.voiceapi_emulator(conversion_error_rate=1.0)
     async def test_x(voiceapi_emulator): ...
 
-or for a whole module/conftest by overriding the ``voiceapi_emulator_config`` fixture.
+(A test module listing the plugin itself evaluates its markers before pytest loads the
+plugin: pytest warns "Unknown pytest.mark", or fails under ``--strict-markers``.)
 Defaults are fast: processing delays of ~0.05 s and no rate limits.
 
 The fixture is synchronous and the emulator runs on its own event loop in a background
