@@ -244,6 +244,12 @@ class VoiceClient:
         copy._init_resources()
         return copy
 
+    def _use_new_api_key(self, api_key: str) -> None:
+        """``api_keys.create()``: the account's new key replaces the old one in this view's credentials
+        (and in every view sharing them); views made with it later share this view's limiter."""
+        self._options.credentials.use_api_key(api_key)
+        self._transport.key_rotated(api_key, self._options.limiter)
+
     def add_event_hook(self, hook: EventHook) -> None:
         """Observe every response, retry and connection error (e.g. to count 429s)."""
         self._transport.hooks.append(hook)

@@ -418,13 +418,22 @@ class Transport:
         limiter = self._limiters.get(name)
         if limiter is None:
             limiter = self._limiters[name] = self.limiter.for_account(name)
+        self._remember(name, limiter)
+        return limiter
+
+    def key_rotated(self, api_key: str, limiter: RateLimiter) -> None:
+        """``api_key`` replaced the key of ``limiter``'s account (``api_keys.create()``): views with it share it."""
+        name = account_for_key(api_key)
+        self._limiters[name] = limiter
+        self._remember(name, limiter)
+
+    def _remember(self, name: str, limiter: RateLimiter) -> None:
         if limiter is not self.limiter:
             recent = self._recent_limiters
             recent[name] = limiter
             recent.move_to_end(name)
             if len(recent) > REMEMBERED_KEYS:
                 recent.popitem(last=False)
-        return limiter
 
     # -- requests ----------------------------------------------------------------------
 

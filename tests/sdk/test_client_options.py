@@ -210,6 +210,7 @@ async def test_api_key_rotation_create_then_delete(mocked: aioresponses) -> None
         mocked.get(REC_URL, callback=recorder, repeat=True)
         await view.recordings.get(RID)
         assert recorder.last()[1]["api-key"] == NEW_KEY
+        assert client.with_options(api_key=NEW_KEY).rate_limiter is client.rate_limiter, "one account, one limiter"
 
         mocked.delete(f"{BASE}/api/api-key", payload={"detail": "OK"})
         await client.api_keys.delete()

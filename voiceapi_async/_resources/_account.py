@@ -17,7 +17,7 @@ class ApiKeys(Resource):
         The account has one key: the new one replaces the old, and this client uses it.
         """
         key: ApiKey = await self._client._request("POST", "/api/api-key", ApiKey)
-        self._client._options.credentials.use_api_key(key.api_key)
+        self._client._use_new_api_key(key.api_key)
         return key
 
     async def delete(self) -> OkResponse:
