@@ -1,13 +1,24 @@
-"""recordings.watch(): many recordings followed with one list call per folder a round, yielded as they finish."""
+"""recordings.watch(): many recordings (and many watchers) followed with one list call per project a round."""
 
 from __future__ import annotations
 
+import asyncio
+
+import msgspec
 import pytest
 
 from tests.jobs.conftest import fast_config, make_client
 from tests.jobs.helpers import wav_bytes
-from voiceapi_async import APITimeoutError, ConversionTarget, Recording, RecordingState, VoiceClient
-from voiceapi_async.emulator import Emulator
+from voiceapi_async import (
+    APIStatusError,
+    APITimeoutError,
+    ConversionTarget,
+    Recording,
+    RecordingState,
+    RetryPolicy,
+    VoiceClient,
+)
+from voiceapi_async.emulator import Emulator, FaultConfig
 
 
 async def _conversions(client: VoiceClient, emu: Emulator, n: int) -> tuple[str, list[str]]:
@@ -63,3 +74,49 @@ async def test_watch_times_out_on_the_client_clock() -> None:
         with pytest.raises(APITimeoutError, match="2 recordings still not finished"):
             async for _ in client.recordings.watch(ids, folder_id=folder_id, interval=0.05, timeout=0.3):
                 pass
+
+
+async def test_concurrent_watchers_share_one_list_call_per_project_a_round() -> None:
+    """N watchers of one project (a web backend's N waiting requests) cost one list call a round, not N."""
+    async with Emulator(fast_config()) as emu, make_client(emu) as client:
+        _, ids = await _conversions(client, emu, 4)
+        done = [r async for r in client.recordings.watch(ids, interval=0.05)]
+        stale = [msgspec.structs.replace(r, state=RecordingState.PROCESSING) for r in done]  # as first fetched
+        sleeps: list[float] = []
+
+        async def fake_sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+
+        client._transport._sleep = fake_sleep
+        before = emu.counters.snapshot()["requests_by_route"]
+
+        async def one_watcher(watched: list[Recording]) -> list[str]:
+            return [r.id async for r in client.recordings.watch(watched, interval=0.05)]
+
+        got = await asyncio.gather(*(one_watcher(stale[i % 4 :] + stale[: i % 4]) for i in range(8)))
+        after = emu.counters.snapshot()["requests_by_route"]
+    assert all(sorted(g) == sorted(ids) for g in got)
+    assert after["recordings.list"] - before["recordings.list"] == 1 == len(sleeps)  # one round served all 8
+    assert after.get("recordings.get", 0) == before.get("recordings.get", 0)
+
+
+async def test_a_failed_pass_reaches_every_watcher_of_the_project_and_a_new_watch_goes_on() -> None:
+    async with Emulator(fast_config()) as emu, make_client(emu, retry=RetryPolicy(max_retries=0)) as client:
+        _, ids = await _conversions(client, emu, 2)
+        done = [r async for r in client.recordings.watch(ids, interval=0.05)]
+        stale = [msgspec.structs.replace(r, state=RecordingState.PROCESSING) for r in done]
+        emu.set_faults(FaultConfig(error_rate=1.0, endpoints=("recordings.list",)))
+
+        async def one_watcher() -> BaseException | None:
+            try:
+                async for _ in client.recordings.watch(stale, interval=0.05):
+                    pass
+            except APIStatusError as exc:
+                return exc
+            return None
+
+        errors = await asyncio.gather(one_watcher(), one_watcher(), one_watcher())
+        assert all(isinstance(e, APIStatusError) and e.status_code >= 500 for e in errors)
+        emu.set_faults()
+        finished = [r async for r in client.recordings.watch(stale, interval=0.05)]
+    assert sorted(r.id for r in finished) == sorted(ids)

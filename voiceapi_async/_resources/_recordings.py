@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 import warnings
 from collections.abc import AsyncIterator, Iterable
@@ -29,7 +30,7 @@ from .._pagination import AsyncPaginator
 from .._uploads import AudioSource, prepare_upload
 from .._validation import check_enum, check_id, check_label, check_limit, check_name, check_offset
 from ._base import Resource, poll_until_final
-from ._polling import watch_recordings
+from ._polling import BulkPoller, watch_recordings
 
 __all__ = ["Calibrations", "Notes", "Recordings"]
 
@@ -189,6 +190,11 @@ class Recordings(Resource):
         url, _ = _file_url(recording, waveform)
         return self._client._iter_bytes(url)
 
+    @functools.cached_property
+    def _poller(self) -> BulkPoller:
+        """This client's one poll loop, shared by every ``watch()`` and every job on it."""
+        return BulkPoller(self)
+
     def watch(
         self,
         recordings: Iterable[Recording | str],
@@ -201,11 +207,13 @@ class Recordings(Resource):
     ) -> AsyncIterator[Recording]:
         """Yield each recording as it reaches a final state (``done`` or ``error``), like ``asyncio.as_completed``.
 
-        One list call per folder (or project) a round answers for up to 200 of them, newest
-        first, where N ``wait()`` calls would make N requests a round.  The folder comes
-        from each ``Recording`` (or ``folder_id`` / ``project_id``); a bare id is fetched
-        once to learn it.  Rounds back off (x1.5, up to ``max_interval``) while nothing
-        finishes, on the client's clock; ``APITimeoutError`` after ``timeout`` seconds.
+        One list call per project (or ``folder_id``) a round answers for up to 200 of them,
+        newest first, where N ``wait()`` calls would make N requests a round; and the rounds
+        are the client's: N concurrent ``watch()`` calls (and jobs) on one project share one
+        pass a round.  The project comes from each ``Recording`` (or ``folder_id`` /
+        ``project_id``); a bare id is fetched once to learn it.  Rounds back off (x1.5, up to
+        ``max_interval``) while nothing finishes, on the client's clock; ``APITimeoutError``
+        after ``timeout`` seconds.
 
         >>> async for recording in client.recordings.watch(order.conversion_id for order in orders):
         ...     print(recording.id, recording.state)

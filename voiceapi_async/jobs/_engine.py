@@ -123,7 +123,6 @@ class Engine:
         ctx.tracker.counts.clear()
         ctx.tracker.counts.update(await ctx.journal.counts())
         ctx.holding.update(await ctx.journal.converting_items())
-        await self.poller.restore()
         if ctx.tracker.remaining == 0:
             ctx.all_final.set()
         ctx.tracker.report()

@@ -1,4 +1,4 @@
-"""Watching conversions: the whole project polled in bulk, each polled state applied to the journal.
+"""Watching conversions: the project polled in bulk (the client's ``BulkPoller``), each state applied to the journal.
 
 A converted output goes to the download queue; an errored one to the retry queue (or
 fails once its retries are spent); an original that failed processing fails its item.
@@ -7,13 +7,12 @@ fails once its retries are spent); an original that failed processing fails its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from collections.abc import Sequence
 
 from .._errors import AuthenticationError, InsufficientCreditsError, NotFoundError, VoiceAPIError
 from .._models import Recording, RecordingState
-from .._resources._polling import PollInterval, scan_recordings
+from .._resources._polling import Subscription
 from ._context import EngineContext, Work
 from ._events import ItemConverted
 from ._outcomes import StopJob, guard
@@ -27,7 +26,7 @@ _MAX_DIRECT_GETS = 50
 
 
 class Poller:
-    """Polls while anything is watched; ``scan_from`` (journaled) is where each project's next pass starts."""
+    """The job's subscriber of the client's ``BulkPoller``: applies each polled state to the journal."""
 
     def __init__(
         self,
@@ -40,82 +39,64 @@ class Poller:
         self.project_id = project_id
         self._retrier = retrier
         self._downloads = downloads
-        self._scan_from: dict[str, int] = {}
-
-    async def restore(self) -> None:
-        """Read where the last pass stopped; a fresh job skips the project's history."""
-        self._scan_from = await self.ctx.journal.get_meta("scan_from") or {}
-        if self.project_id not in self._scan_from and not await self.ctx.journal.any_created():
-            # A fresh job: none of its recordings exist yet, so the first pass can skip the project's history.
-            page = await guard(self.ctx.client.recordings.list(project_id=self.project_id, limit=1))
-            self._scan_from[self.project_id] = page.pagination.count
-            await self.ctx.journal.set_meta({"scan_from": self._scan_from})
 
     async def loop(self) -> None:
+        """While anything is watched, join the client's rounds over the project (shared with ``watch()``)."""
         opts = self.ctx.opts
-        interval = PollInterval(opts.poll_interval, opts.max_poll_interval, opts.poll_backoff)
-        while True:
-            if not await self.ctx.journal.has_watched():
-                self.ctx.work_ready.clear()
+        subscription = self.ctx.client.recordings._poller.subscribe(
+            project_id=self.project_id,
+            interval=opts.poll_interval,
+            max_interval=opts.max_poll_interval,
+            backoff=opts.poll_backoff,
+        )
+        async with subscription as sub:
+            reset = False
+            while True:
                 if not await self.ctx.journal.has_watched():
-                    await self.ctx.work_ready.wait()
-                    interval.reset()
-                continue
-            await asyncio.sleep(interval.current)
-            self.ctx.round += 1
-            try:
-                changed = await self._poll_project()
-            except StopJob:
-                raise
-            except VoiceAPIError:
-                changed = False  # the SDK already retried; try again next round (backing off)
-            interval.update(changed)
+                    self.ctx.work_ready.clear()
+                    if not await self.ctx.journal.has_watched():
+                        await self.ctx.work_ready.wait()
+                        reset = True
+                    continue
+                self.ctx.round += 1
+                try:
+                    changed = await self._poll_project(sub, reset)
+                except StopJob:
+                    raise
+                except VoiceAPIError:
+                    changed = False  # the SDK already retried; try again next round (backing off)
+                reset = False
+                if changed:
+                    sub.changed()
 
-    async def _poll_project(self) -> bool:
-        """One bulk pass over the job's project: pages of 200 recordings, oldest first, from the first still pending.
+    async def _poll_project(self, sub: Subscription, reset: bool) -> bool:
+        """One round: the pages of the shared newest-first pass over the project, each looked up in the journal.
 
-        Listing in ascending order keeps every recording's position stable, so the pass
-        starts where something was still pending last time: finished history (ours or
-        anyone's) is not read again, and one page answers for up to 200 recordings of any
-        of the job's folders.  Recordings we wait for but did not see are looked for from
-        the start next time, then fetched one by one.
+        The pass goes on until every output watched since before this round was listed
+        (one page answers for up to 200 recordings of any of the job's folders); those it
+        did not list (moved, deleted) are then fetched one by one.
         """
-        start = self._scan_from.get(self.project_id, 0)
-        offset, count = start, 0
-        first_pending: int | None = None
-        seen: set[str] = set()
         changed = False
         mark = self._retrier.mark()  # before the listing: what it shows predates any retry answered later
-        pages = scan_recordings(self.ctx.client.recordings, project_id=self.project_id, offset=start)
+        pages = sub.round(await self.ctx.journal.watched(self.ctx.round), reset=reset)
         try:
-            async with contextlib.aclosing(pages):
-                async for page_offset, page in pages:
-                    count = page.pagination.count
-                    errored = [r.id for r in page.list if r.state == RecordingState.ERROR]
-                    outputs, originals = await self.ctx.journal.lookup([r.id for r in page.list], errored)
-                    for i, recording in enumerate(page.list):
-                        out = outputs.get(recording.id)
-                        if out is not None:
-                            seen.add(recording.id)
-                            pending, did = await self._observe(out, recording, mark)
-                            changed |= did
-                            if pending and first_pending is None:
-                                first_pending = page_offset + i
-                        elif (item := originals.get(recording.id)) is not None:
-                            changed |= await self._observe_original(item, recording)
-                    offset = page_offset + len(page.list)
+            async for page in pages:
+                errored = [r.id for r in page if r.state == RecordingState.ERROR]
+                outputs, originals = await self.ctx.journal.lookup([r.id for r in page], errored)
+                for recording in page:
+                    out = outputs.get(recording.id)
+                    if out is not None:
+                        changed |= (await self._observe(out, recording, mark))[1]
+                    elif (item := originals.get(recording.id)) is not None:
+                        changed |= await self._observe_original(item, recording)
         except (AuthenticationError, InsufficientCreditsError) as exc:
             raise StopJob(exc) from exc
-        next_start = first_pending if first_pending is not None else min(offset, count)
-        missing = [rid for rid in await self.ctx.journal.watched(self.ctx.round) if rid not in seen]
-        if missing:
-            if start > 0:
-                next_start = 0
-            else:
-                changed |= await self._fetch_missing(missing[:_MAX_DIRECT_GETS])
-        if next_start != start:
-            self._scan_from[self.project_id] = next_start
-            await self.ctx.journal.set_meta({"scan_from": self._scan_from})
+        except Exception:
+            async for _ in pages:  # a round is consumed to its end, even when a page's work failed
+                pass
+            raise
+        if sub.missing:
+            changed |= await self._fetch_missing(sorted(sub.missing)[:_MAX_DIRECT_GETS])
         return changed
 
     async def _fetch_missing(self, recording_ids: Sequence[str]) -> bool:
