@@ -78,6 +78,7 @@ async def test_concurrent_writes_share_one_commit_and_each_caller_is_answered_af
             [NewItem(key=f"k{i}", name=f"{i}.wav", source=f"/in/{i}.wav", rel=f"{i}.wav") for i in range(40)]
         )
         rows = await journal.items_in_stages([ItemStage.PENDING], 0, 100)
+        await journal.counts()  # a scan commits what is open first
         commits, writes = journal.commits, journal.writes
         seen_by_another_connection: list[int] = []
 
@@ -112,4 +113,31 @@ async def test_a_failing_write_fails_alone_in_its_group(tmp_path: Path) -> None:
         assert (await journal.item(row.seq)).stage is ItemStage.CREATING
         assert await journal.get_meta("after") == 1
     finally:
+        await journal.close()
+
+
+async def test_a_plain_write_is_answered_at_once_and_committed_at_the_next_loop_turn(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = await _journal_with_one_item(path)
+    other = sqlite3.connect(path)
+
+    def committed() -> tuple[str, str | None]:
+        row = other.execute("SELECT stage, original_id FROM items").fetchone()
+        return row[0], row[1]
+
+    try:
+        [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
+        await journal.set_stage(row.seq, ItemStage.CREATING, intent=True)
+        assert committed() == ("creating", None)  # an intent: durable when answered
+        await journal.set_created(row.seq, "orig-1")
+        assert (await journal.item(row.seq)).original_id == "orig-1"  # seen by the reads that follow
+        assert committed() == ("creating", None)  # not committed yet: the transaction is open for this turn
+        await asyncio.sleep(0)  # the next turn of the loop
+        assert committed() == ("created", "orig-1")
+        await journal.set_converting(row.seq, [(0, "conv-1")], 0)
+        await journal.set_output(row.seq, 0, OutputStage.RETRYING)  # a retry's intent: commits what came before
+        assert committed() == ("converting", "orig-1")
+        assert other.execute("SELECT stage FROM outputs").fetchone()[0] == "retrying"
+    finally:
+        other.close()
         await journal.close()

@@ -1,9 +1,8 @@
 """The SQLite journal: the job store (``_store.JobStore``) behind every job, in the output directory.
 
-One connection, used only from one dedicated worker thread (calls are queued to it),
-in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process, and is
-cheap enough to make every *intent* (written before a non-idempotent request) durable
-on its own, while poll results are written a page (up to 200 rows) per transaction.
+Two connections in WAL mode with ``synchronous=NORMAL`` (a commit survives a killed
+process): the event loop's, which writes (group commits, see ``Journal``) and makes point
+reads, and a worker thread's for checkpoints and reads over the whole journal.
 Stages are stored as the text of ``_stages.ItemStage``/``OutputStage``; rows are read
 by column name.  This module holds all of the orchestrator's SQL; ``_report`` reads
 through ``connect_readonly`` and the ``read_*`` functions.
@@ -15,6 +14,7 @@ raises ``JournalVersionError`` rather than misreading it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -235,27 +235,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class _Failed:
-    """A write of a batch that raised (its caller gets the error; the others commit)."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-
 class Journal(JobStore):
     """The SQLite ``JobStore``.
 
-    Writes are *grouped*: every write asked for during one turn of the event loop goes
-    into one transaction, committed at the end of that turn, and each caller is answered
-    only after that commit (an intent is durable before its request is sent: the commit
-    is shared, never skipped).  The commit runs on the event loop: in WAL mode with
-    ``synchronous=NORMAL`` it appends a few pages to the WAL in the page cache and never
-    calls ``fsync``, which costs less than handing the batch to a thread.  The fsyncs
-    (checkpoints, which copy the WAL into the database) are switched off on that
+    Writes are *grouped*: a write runs at once, on the event loop, inside the transaction
+    open for this turn of the loop (opened by the turn's first write), and that
+    transaction is committed at the start of the next turn.  An *intent* (``set_stage``
+    with ``intent=True``, ``set_output`` to ``retrying``: written before a
+    non-idempotent request) is answered only after that commit: it is durable before its
+    request is sent; the commit is shared, never skipped.  Any other write is answered at
+    once: it is visible to every read that follows, and durable with the next commit;
+    commits keep the order of the writes, so a durable intent implies every write made
+    before it is durable too (a killed run loses at most writes that a re-run redoes:
+    state the server is asked for again, or a download made again).  In WAL mode with
+    ``synchronous=NORMAL`` a commit appends a few pages to the WAL in the page cache and
+    never calls ``fsync``, which costs less than handing the batch to a thread.  The
+    fsyncs (checkpoints, which copy the WAL into the database) are switched off on that
     connection and run in a worker thread on a connection of their own, every
-    ``_CHECKPOINT_EVERY`` commits; so do reads over the whole journal (counts, totals).
-    Point reads (an item, a page of rows) run on the loop connection and see every write
-    that was answered.
+    ``_CHECKPOINT_EVERY`` commits; so do reads over the whole journal (counts, totals),
+    after committing what is open.  Point reads (an item, a page of rows) run on the
+    loop connection.
     """
 
     def __init__(self, path: Path) -> None:
@@ -263,7 +262,11 @@ class Journal(JobStore):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceapi-journal")
         self._conn: sqlite3.Connection | None = None  # the event loop's: writes and point reads
         self._worker: sqlite3.Connection | None = None  # the worker thread's: checkpoints and scans
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        #: The writes of the open transaction (run again if a later one raises), and the intents waiting for it.
+        self._open: list[Callable[[sqlite3.Connection], Any]] | None = None
+        self._waiting: list[asyncio.Future[None]] = []
+        #: A commit that failed: every write and scan after it raises (what is in memory is no longer journaled).
+        self._broken: Exception | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._checkpointing: asyncio.Future[Any] | None = None
         self._since_checkpoint = 0
@@ -304,6 +307,7 @@ class Journal(JobStore):
             finally:
                 partial.unlink(missing_ok=True)
 
+        self._flush()
         await self._run(copy)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -358,8 +362,7 @@ class Journal(JobStore):
             self._conn = self._worker = None
 
         try:
-            if self._pending:  # written by callers that were cancelled meanwhile: still committed
-                self._commit_pending()
+            self._commit()  # writes of this turn (and intents whose callers were cancelled): still committed
             if self._checkpointing is not None:
                 await asyncio.gather(self._checkpointing, return_exceptions=True)
             await self._run(close)
@@ -368,69 +371,70 @@ class Journal(JobStore):
             if self._scratch_dir is not None:
                 shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
-    async def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``statements`` in this loop turn's group commit; returns once it is committed."""
-        assert self._loop is not None, "journal is not open"
-        future: asyncio.Future[T] = self._loop.create_future()
-        if not self._pending:
-            self._loop.call_soon(self._commit_pending)
-        self._pending.append((statements, future))
-        return await future
+    def _apply(self, statements: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``statements`` now, in this loop turn's transaction; it is committed at the next turn.
 
-    def _commit_pending(self) -> None:
-        """Commit every write queued during this loop turn as one transaction, then answer their callers."""
-        batch = [(fn, fut) for fn, fut in self._pending if not fut.cancelled()]
-        self._pending = []
-        if not batch:
-            return
+        If ``statements`` raises, what it did is undone (the transaction is rolled back and
+        the turn's earlier writes run again), and the error goes to its caller alone.
+        """
+        if self._broken is not None:
+            raise sqlite3.OperationalError(f"the journal could not commit earlier: {self._broken}") from self._broken
+        db = self.db
+        if self._open is None:
+            assert self._loop is not None, "journal is not open"
+            db.execute("BEGIN IMMEDIATE")
+            self._open = []
+            self._loop.call_soon(self._commit)
         try:
-            results = self._transaction([fn for fn, _ in batch])
-        except BaseException as exc:
-            for _, future in batch:
+            result = statements(db)
+        except Exception:
+            db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            for write in self._open:
+                write(db)
+            raise
+        self._open.append(statements)
+        self.writes += 1
+        return result
+
+    async def _write(self, statements: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
+        """A write (see the class docstring); with ``durable`` (an intent) it returns once committed."""
+        result = self._apply(statements)
+        if durable:
+            assert self._loop is not None
+            committed: asyncio.Future[None] = self._loop.create_future()
+            self._waiting.append(committed)
+            await committed
+        return result
+
+    def _commit(self) -> None:
+        """Commit the open transaction, then answer the intents waiting for it."""
+        if self._open is None:
+            return
+        waiting, self._open, self._waiting = self._waiting, None, []
+        try:
+            self.db.execute("COMMIT")
+        except Exception as exc:
+            self._broken = exc
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            for future in waiting:
                 if not future.done():
                     future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, _Failed):
-                future.set_exception(result.error)
-            else:
-                future.set_result(result)
+        self.commits += 1
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
         self._since_checkpoint += 1
         if self._since_checkpoint >= _CHECKPOINT_EVERY and self._checkpointing is None:
             self._checkpoint()
 
-    def _transaction(self, writes: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
-        """One transaction for a batch of writes.
-
-        If a write raises, the batch is rolled back and each write is run again in a
-        transaction of its own, so that only the faulty one fails (rare: no savepoint per write).
-        """
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            results = [write(db) for write in writes]
-        except Exception:
-            db.execute("ROLLBACK")
-            if len(writes) == 1:
-                raise
-            results = []
-            for write in writes:
-                try:
-                    results.extend(self._transaction([write]))
-                except Exception as one:
-                    results.append(_Failed(one))
-            return results
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        self.commits += 1
-        self.writes += len(writes)
-        return results
+    def _flush(self) -> None:
+        """Commit what is open now (before another connection or thread reads); raise if a commit failed."""
+        self._commit()
+        if self._broken is not None:
+            raise sqlite3.OperationalError(f"the journal could not commit earlier: {self._broken}") from self._broken
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database (with its fsyncs) in the worker thread; writers go on meanwhile."""
@@ -452,7 +456,8 @@ class Journal(JobStore):
         return query(self.db)
 
     async def _scan(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """A read over the whole journal, in the worker thread."""
+        """A read over the whole journal, in the worker thread (after committing what is open)."""
+        self._flush()
 
         def scan() -> T:
             assert self._worker is not None, "journal is not open"
@@ -614,7 +619,7 @@ class Journal(JobStore):
                 (stage, now, intent, now, label, int(count_attempt), seq),
             )
 
-        await self._write(put)
+        await self._write(put, durable=intent)
 
     async def set_created(self, seq: int, original_id: str) -> None:
         def put(db: sqlite3.Connection) -> None:
@@ -738,7 +743,7 @@ class Journal(JobStore):
                 (stage, url, path, size, error, int(add_retry), recording_id, seq, target),
             )
 
-        await self._write(put)
+        await self._write(put, durable=stage is OutputStage.RETRYING)  # a retry's intent
 
     async def settle_item(self, seq: int) -> ItemStage | None:
         return await self._write(lambda db: _settle(db, seq))

@@ -6,10 +6,15 @@ database for several workers) implements this protocol and nothing else.
 
 The contract every implementation keeps:
 
-- A write method returns only once its change is *durable* (committed): callers write
-  an intent and only then send the non-idempotent request it announces.  Writes may be
-  grouped into one commit, but a caller is never answered before that commit.
-- Writes by one caller are applied in the order they were made.
+- An *intent* (``set_stage(..., intent=True)``, ``set_output(..., RETRYING)``) returns only
+  once it is *durable* (committed): callers write an intent and only then send the
+  non-idempotent request it announces.  Writes may be grouped into one commit, but an
+  intent's caller is never answered before that commit.
+- Other writes may return before they are committed (the SQLite journal commits them at
+  the next turn of the event loop), but commits keep the order of the writes: whatever
+  was written before a durable intent is durable too.  What a killed run loses of them
+  is what a re-run finds out again (asks the server, downloads again).
+- Writes are applied in the order they were made.
 - A read made after a write returned sees it.
 - ``settle_item`` and ``reopen_output`` read and write in one transaction.
 """
