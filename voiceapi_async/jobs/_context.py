@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from pathlib import PurePosixPath
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -24,7 +23,7 @@ from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
 from ._store import ItemRow, JobStore, OutputRow
 from ._targets import ResolvedTarget
 
-__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work", "backoff_delay", "target_label"]
+__all__ = ["CHUNK", "EngineContext", "EngineOptions", "JobKind", "Work", "backoff_delay", "suffix_of", "target_label"]
 
 T = TypeVar("T")
 #: Rows read from the journal at a time by the feeders.
@@ -41,8 +40,15 @@ class JobKind(Protocol):
 
     def targets_for(self, item: ItemRow) -> Sequence[ResolvedTarget]: ...
 
-    def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
-        """Where an output goes, relative to the output directory."""
+    def output_path(self, item: ItemRow, target: int, extension: str) -> str:
+        """Where an output goes: a POSIX path relative to the output directory."""
+
+
+def suffix_of(path: str) -> str:
+    """``PurePosixPath(path).suffix`` without building a path object (it is asked once per output)."""
+    name = path[path.rfind("/") + 1 :]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def backoff_delay(opts: EngineOptions, deferral: int) -> float:
@@ -133,12 +139,14 @@ class EngineContext:
                 self.holding.discard(seq)
                 self.slot_freed.set()
 
-    async def emit(self, event: JobEvent, *, final: bool = False) -> None:
+    async def emit(self, event: JobEvent | None, *, final: bool = False) -> None:
         """Hand an event to the consumer.  ``final``: it announces an item's end (``ItemDone``/``ItemFailed``).
+
+        ``None``: no event was made (nobody reads them), only the end is announced.
 
         The job ends once no item is left *and* every end has been announced.
         """
-        if self.emit_event is not None:
+        if self.emit_event is not None and event is not None:
             await self.emit_event(event)
         if final:
             self.unannounced -= 1
@@ -211,6 +219,9 @@ class EngineContext:
         if outcome is None:
             return
         self.move(seq, ItemStage.CONVERTING, outcome)
+        if self.emit_event is None:  # nobody reads events: the end is announced without reading the item
+            await self.emit(None, final=True)
+            return
         if item is None or outcome is not ItemStage.DONE:
             item = await self.journal.item(seq)
         if outcome is ItemStage.DONE:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -12,6 +13,7 @@ import msgspec
 from .._client import VoiceClient
 from .._models import Recording
 from ._audioinfo import probe_audio
+from ._context import suffix_of
 from ._errors import JobConfigError
 from ._events import ItemUploaded, JobEvent
 from ._job import BaseJob
@@ -146,7 +148,7 @@ class _ConvertKind:
     async def create_original(self, item: ItemRow) -> Recording:
         assert item.folder_id is not None
         return await self.client.recordings.create(
-            item.folder_id, item.source, label=item.label, filename=Path(item.source).name
+            item.folder_id, item.source, label=item.label, filename=os.path.basename(item.source)
         )
 
     def created_event(self, item: ItemRow, original_id: str, reconciled: bool) -> JobEvent:
@@ -155,6 +157,7 @@ class _ConvertKind:
     def targets_for(self, item: ItemRow) -> Sequence[ResolvedTarget]:
         return self.targets
 
-    def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
-        rel = PurePosixPath(item.rel)
-        return rel.parent / f"{rel.stem}.{self.targets[target].slug}{extension}"
+    def output_path(self, item: ItemRow, target: int, extension: str) -> str:
+        rel = item.rel
+        stem = rel[: len(rel) - len(suffix_of(rel))]  # the directory and the name without its suffix
+        return f"{stem}.{self.targets[target].slug}{extension}"

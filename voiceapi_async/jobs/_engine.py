@@ -120,8 +120,7 @@ class Engine:
         for seq in await ctx.journal.unsettled_items():
             await ctx.journal.settle_item(seq)
         await self.downloader.reopen_missing()
-        ctx.tracker.counts.clear()
-        ctx.tracker.counts.update(await ctx.journal.counts())
+        ctx.tracker.reset(await ctx.journal.counts())
         ctx.holding.update(await ctx.journal.converting_items())
         if ctx.tracker.remaining == 0:
             ctx.all_final.set()

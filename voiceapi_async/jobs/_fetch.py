@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .._errors import NotFoundError, PermissionDeniedError, VoiceAPIError
-from ._context import CHUNK, EngineContext
+from ._context import CHUNK, EngineContext, suffix_of
 from ._events import ItemDownloaded, ItemPostponed
 from ._outcomes import guard, reason
 from ._stages import ItemStage, OutputStage, Step
@@ -28,6 +28,7 @@ class Downloader:
     def __init__(self, ctx: EngineContext, output_dir: Path) -> None:
         self.ctx = ctx
         self.output_dir = output_dir
+        self._output = str(output_dir)
         self.queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue(max(8, ctx.opts.download_concurrency * 4))
         self._downloading: set[tuple[int, int]] = set()
         self._deferrals: dict[tuple[int, int], int] = {}
@@ -80,10 +81,10 @@ class Downloader:
             return
         url = current.url
         relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
-        destination = self.output_dir / relative
+        destination = os.path.join(self._output, relative)
         if (out.item_seq, out.target) in self._resumed:  # a download of this run removes its own partial
             self._resumed.discard((out.item_seq, out.target))
-            await asyncio.to_thread(_remove_partials, destination)
+            await asyncio.to_thread(_remove_partials, Path(destination))
         last = ""
         max_attempts = self.ctx.opts.max_attempts
         for attempt in range(1, max_attempts + 1):
@@ -112,16 +113,17 @@ class Downloader:
         outcome = await journal.set_downloaded(
             out.item_seq, out.target, path=str(downloaded.path), size=downloaded.size, url=url
         )
-        await self.ctx.emit(
-            ItemDownloaded(
-                key=item.key,
-                name=item.name,
-                target=self.ctx.target_name(item, out.target),
-                recording_id=out.recording_id,
-                path=str(downloaded.path),
-                size=downloaded.size,
+        if self.ctx.emit_event is not None:
+            await self.ctx.emit(
+                ItemDownloaded(
+                    key=item.key,
+                    name=item.name,
+                    target=self.ctx.target_name(item, out.target),
+                    recording_id=out.recording_id,
+                    path=str(downloaded.path),
+                    size=downloaded.size,
+                )
             )
-        )
         await self.ctx.settled(out.item_seq, outcome, item)
 
     async def _defer(self, item: ItemRow, out: OutputRow, file_name: str, last: str) -> None:
@@ -144,11 +146,10 @@ class Downloader:
 
 
 def _extension(url: str | None, file_name: str | None) -> str:
-    for name in (file_name, urlsplit(url or "").path.rsplit("/", 1)[-1]):
-        suffix = PurePosixPath(name or "").suffix
-        if suffix and len(suffix) <= 6:
-            return suffix.lower()
-    return ".wav"
+    suffix = suffix_of(file_name or "")
+    if not suffix or len(suffix) > 6:
+        suffix = suffix_of(urlsplit(url or "").path)
+    return suffix.lower() if suffix and len(suffix) <= 6 else ".wav"
 
 
 def _remove_partials(destination: Path) -> None:

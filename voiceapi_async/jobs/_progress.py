@@ -47,7 +47,10 @@ class StageTracker:
     """Items per stage, kept in memory from the journal's counts and every transition after."""
 
     def __init__(self, counts: dict[str, int], counter: RequestCounter, callback: ProgressCallback | None) -> None:
-        self.counts = Counter(counts)
+        self.counts: Counter[str] = Counter()
+        #: Items not done nor failed (kept up to date by ``move``: the engine asks after every step).
+        self.remaining = 0
+        self.reset(counts)
         self._counter = counter
         self._callback = callback
         self._started = time.monotonic()
@@ -57,17 +60,22 @@ class StageTracker:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    @property
-    def remaining(self) -> int:
-        return sum(n for stage, n in self.counts.items() if stage not in FINAL)
+    def reset(self, counts: dict[str, int]) -> None:
+        """Start again from the journal's counts."""
+        self.counts = Counter(counts)
+        self.remaining = sum(n for stage, n in self.counts.items() if stage not in FINAL)
 
     def move(self, old: str, new: str) -> None:
         if old == new:
             return
         self.counts[old] -= 1
         self.counts[new] += 1
-        if new in FINAL and old not in FINAL:
-            self._finished_here += 1
+        if new in FINAL:
+            if old not in FINAL:
+                self._finished_here += 1
+                self.remaining -= 1
+        elif old in FINAL:
+            self.remaining += 1
         self.report()
 
     def snapshot(self) -> Progress:

@@ -175,7 +175,7 @@ class Submitter:
         recording, reconciled = result
         if reconciled:
             await self._record_original(work, recording.id, reconciled=True)
-        else:
+        elif self.ctx.emit_event is not None:
             await self.ctx.emit(self.ctx.kind.created_event(row, recording.id, False))
         return recording.id
 
@@ -183,7 +183,7 @@ class Submitter:
         await self.ctx.journal.set_created(work.row.seq, original_id)
         self.ctx.move(work.row.seq, work.stage, ItemStage.CREATED)
         work.stage = ItemStage.CREATED
-        if emit:
+        if emit and self.ctx.emit_event is not None:
             await self.ctx.emit(self.ctx.kind.created_event(work.row, original_id, reconciled))
 
     # -- the order -------------------------------------------------------------------------
@@ -224,7 +224,7 @@ class Submitter:
         placed, reconciled = result
         if reconciled:
             await self._record_order(work, placed, reconciled=True)
-        else:
+        elif self.ctx.emit_event is not None:
             await self.ctx.emit(
                 ItemOrdered(key=row.key, name=row.name, original_id=original_id, conversion_ids=tuple(placed.values()))
             )
@@ -234,7 +234,7 @@ class Submitter:
         self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
         work.stage = ItemStage.CONVERTING
         self.ctx.work_ready.set()
-        if emit:
+        if emit and self.ctx.emit_event is not None:
             assert work.row.original_id is not None
             await self.ctx.emit(
                 ItemOrdered(

@@ -219,7 +219,7 @@ class _TTSKind:
             return self.targets
         return msgspec.convert(own, list[ResolvedTarget])
 
-    def output_path(self, item: ItemRow, target: int, extension: str) -> PurePosixPath:
+    def output_path(self, item: ItemRow, target: int, extension: str) -> str:
         if target < 0:
-            return PurePosixPath(f"{item.rel}{extension}")
-        return PurePosixPath(f"{item.rel}.{self.targets_for(item)[target].slug}{extension}")
+            return f"{item.rel}{extension}"
+        return f"{item.rel}.{self.targets_for(item)[target].slug}{extension}"
