@@ -193,6 +193,9 @@ def test_tts_from_jsonl_with_a_long_text(
     assert all(i["stage"] == "done" and len(i["outputs"]) == 1 for i in report["items"])
     slug = voice.replace(" ", "-")
     assert sorted(p.name for p in out.glob("*.wav")) == [f"1-greeting.{slug}.wav", f"2.{slug}.wav"]  # 2's parts joined
+    assert main(["status", str(out), "--json"]) == 0  # what the user got: each file once, the joined one
+    listed = [Path(f[0]).name for f in json.loads(capsys.readouterr().out)["output_files"]]
+    assert sorted(listed) == [f"1-greeting.{slug}.wav", f"2.{slug}.wav"]
 
 
 def test_status_reads_the_journal_offline(

@@ -133,10 +133,14 @@ async def test_long_text_parts_joined_frame_for_frame_kept_on_request_and_not_re
 ) -> None:
     out = tmp_path / "out"
     job = TTSJob(client, ["Short.", LONG], out, keep_parts=True, **FAST)
-    summary = await job.run_to_completion()
-    assert summary.status is JobStatus.COMPLETED and summary.done == 5
+    done = {e.key: e.outputs for e in [e async for e in job.run()] if isinstance(e, ItemDone)}
+    summary = job.summary
+    assert summary is not None and summary.status is JobStatus.COMPLETED and summary.done == 5
     parts = sorted(out.glob("2.*.wav"))
     assert [p.name for p in parts] == ["2.1.wav", "2.2.wav", "2.3.wav", "2.4.wav"]
+    # What the user gets: the joined file is listed (the kept parts are named by their ItemDone).
+    assert sorted(Path(p).name for p in summary.output_files) == ["1.wav", "2.wav"]
+    assert sorted(Path(p).name for key in ("2.1", "2.2", "2.3", "2.4") for p in done[key]) == [p.name for p in parts]
     frames = b""
     for part in parts:
         with wave.open(str(part), "rb") as reader:
@@ -145,8 +149,9 @@ async def test_long_text_parts_joined_frame_for_frame_kept_on_request_and_not_re
         assert joined.readframes(joined.getnframes()) == frames
     # Without keep_parts a fresh job keeps only the joined file; a re-run downloads and joins nothing.
     plain = tmp_path / "plain"
-    await TTSJob(client, ["Short.", LONG], plain, **FAST).run_to_completion()
+    plain_summary = await TTSJob(client, ["Short.", LONG], plain, **FAST).run_to_completion()
     assert sorted(p.name for p in plain.glob("*.wav")) == ["1.wav", "2.wav"]
+    assert sorted(Path(p).name for p in plain_summary.output_files) == ["1.wav", "2.wav"]
     with wave.open(str(plain / "2.wav"), "rb") as joined:
         assert joined.getnframes() * joined.getsampwidth() == len(frames)
     before = emu.counters.snapshot()["requests_by_route"].get("files.get", 0)

@@ -362,9 +362,11 @@ def _status_exit_code(journal: JournalReport) -> int:
 
 def _output_files(journal: JournalReport, limit: int) -> list[tuple[str, str, int | None]]:
     files: list[tuple[str, str, int | None]] = []
+    listed: set[tuple[str, str]] = set()
     for item in journal.items():
         for o in item.outputs:
-            if o.state == "downloaded" and o.path:
+            if o.state == "downloaded" and o.path and (o.path, o.target) not in listed:  # parts share a joined file
+                listed.add((o.path, o.target))
                 files.append((o.path, o.target, o.size))
                 if len(files) >= limit:
                     return files

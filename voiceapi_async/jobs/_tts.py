@@ -167,16 +167,16 @@ class TTSJob(BaseJob):
                 if not all(paths):
                     continue
                 destination = self.output_dir / kind.output_path(whole, target, PurePosixPath(paths[0]).suffix)
-                if all(p == str(destination) for p in paths) or (self.keep_parts and destination.exists()):
+                if all(p == str(destination) for p in paths):
                     continue  # joined by an earlier run
                 size = await asyncio.to_thread(join_wav, [Path(p) for p in paths], destination)
                 if size is None:
                     continue  # not a format that joins: the parts stay
+                # The joined file is what the summary, the report and `status` list (kept parts too:
+                # they lie next to it, named by each part's ItemDone).
+                for part in parts:
+                    await journal.set_output(part.seq, target, OutputStage.DOWNLOADED, path=str(destination), size=size)
                 if not self.keep_parts:
-                    for part in parts:
-                        await journal.set_output(
-                            part.seq, target, OutputStage.DOWNLOADED, path=str(destination), size=size
-                        )
                     await asyncio.to_thread(remove_files, paths)
                 yield PartsJoined(
                     key=key,
