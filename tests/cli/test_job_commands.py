@@ -319,3 +319,19 @@ def test_retry_failed_flag_reopens_final_failures(
     assert main([*args, "--retry-failed"]) == 0  # checked again, uploaded, converted
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["summary"]["done"] == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--max-retries", "-1"), ("--concurrency", "0"), ("--poll-interval", "0")]
+)
+def test_out_of_range_run_options_are_refused_naming_the_option(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_tree(tmp_path / "in", 1)
+    args = ["convert", str(tmp_path / "in"), "--voice", "Aurora", "--out", str(tmp_path / "o"), option, value]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert option in assert_flags_exist("convert", captured)  # not max_conversion_retries= or poll_interval
+    assert not (tmp_path / "o").exists()

@@ -140,3 +140,37 @@ async def test_journal_path_elsewhere(tmp_path: Path, client: VoiceClient, voice
     )
     assert (await job.run_to_completion()).done == 1
     assert journal.is_file() and not (tmp_path / "out" / JOURNAL_NAME).exists()
+
+
+async def test_a_failed_new_job_start_keeps_the_old_journal_and_an_option_is_checked_first(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).run_to_completion()
+    uploads = emu.counters.snapshot()["uploads_total"]
+    # new_job=True with a voice that does not exist: nothing started, so the old job stays in place.
+    with pytest.raises(UnknownVoiceError):
+        await BatchConvertJob(
+            client, tmp_path / "in", ["No Such Voice"], out, new_job=True, **JOB_FAST
+        ).run_to_completion()
+    assert (out / JOURNAL_NAME).is_file() and not list(out.glob(f"{JOURNAL_NAME}.*.old"))
+    # An accent the voice does not have is refused before a journal or an upload exists.
+    other = tmp_path / "other"
+    bad_accent = [Target(voice_names[0], accent="Klingon")]
+    with pytest.raises(UnknownVoiceError, match="no accent 'Klingon'"):
+        await BatchConvertJob(client, tmp_path / "in", bad_accent, other, **JOB_FAST).run_to_completion()
+    assert not other.exists() and emu.counters.snapshot()["uploads_total"] == uploads
+
+
+async def test_a_plan_of_a_journaled_job_leaves_its_directory_untouched(
+    tmp_path: Path, client: VoiceClient, voice_names: list[str]
+) -> None:
+    make_tree(tmp_path / "in", 2)
+    out = tmp_path / "out"
+    await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).run_to_completion()
+    make_tree(tmp_path / "in", 4)  # two more inputs: the plan prices what is left
+    before = {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in out.iterdir()}
+    plan = await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).plan()
+    assert plan.items == 4 and plan.remaining_charge < plan.estimated_charge
+    assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in out.iterdir()} == before

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,9 +89,9 @@ def add_job_commands(
 
     run = argparse.ArgumentParser(add_help=False, parents=[server])
     run.add_argument("--out", required=True, type=Path, metavar="DIR", help="results, journal and reports go here")
-    run.add_argument("--concurrency", type=int, default=4, metavar="N", help="uploads and downloads in flight")
-    run.add_argument("--max-retries", type=int, default=2, metavar="N", help="re-orders of a failed conversion")
-    run.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS", help="first wait between polls")
+    run.add_argument("--concurrency", type=_count(1), default=4, metavar="N", help="uploads and downloads in flight")
+    run.add_argument("--max-retries", type=_count(0), default=2, metavar="N", help="re-orders of a failed conversion")
+    run.add_argument("--poll-interval", type=_seconds, default=1.0, metavar="SECONDS", help="first wait between polls")
     run.add_argument(
         "--dry-run", action="store_true", help="only plan: files, duration, cost and credits; upload or order nothing"
     )
@@ -187,6 +187,26 @@ def _tags(text: str | None) -> tuple[str, ...] | None:
     if not tags:
         raise JobConfigError(f"--narration-style-tags needs at least one tag, got {text!r}")
     return tags
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An integer option of at least ``least``: argparse names the option when it is not (not the API's name)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse's "invalid integer value" for non-numbers
+    return parse
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
 
 
 def _journal_arg(text: str) -> Path | str:
