@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import msgspec
 import pytest
 
 from tests.jobs.conftest import fast_config, make_client
-from tests.jobs.helpers import wav_bytes
+from tests.jobs.helpers import make_tree, wav_bytes
 from voiceapi_async import (
     APIStatusError,
     APITimeoutError,
@@ -19,6 +20,7 @@ from voiceapi_async import (
     VoiceClient,
 )
 from voiceapi_async.emulator import Emulator, FaultConfig
+from voiceapi_async.jobs import BatchConvertJob, JobStatus
 
 
 async def _conversions(client: VoiceClient, emu: Emulator, n: int) -> tuple[str, list[str]]:
@@ -120,3 +122,32 @@ async def test_a_failed_pass_reaches_every_watcher_of_the_project_and_a_new_watc
         emu.set_faults()
         finished = [r async for r in client.recordings.watch(stale, interval=0.05)]
     assert sorted(r.id for r in finished) == sorted(ids)
+
+
+async def test_a_job_and_a_watcher_on_its_project_share_the_rounds(tmp_path: Path) -> None:
+    """The job's poller is one more subscriber: every list call of both comes from the client's one loop."""
+    async with Emulator(fast_config(conversion_delay=(0.2, 0.3))) as emu, make_client(emu) as client:
+        project = await client.projects.create("voiceapi-async jobs")  # the job's default project, found by name
+        folder = await client.folders.create(project.id, "elsewhere")
+        voice = emu.store.catalogue.voices[0]
+        original = await client.recordings.create(folder.id, wav_bytes(0.2, 300), label="watched")
+        conversion = (await client.orders.create(original.id, [ConversionTarget(voice_id=voice.id)]))[0]
+        make_tree(tmp_path / "in", 3)
+        rounds: list[float] = []
+        real_sleep = client._transport._sleep
+
+        async def counting_sleep(seconds: float) -> None:
+            rounds.append(seconds)
+            await real_sleep(seconds)
+
+        client._transport._sleep = counting_sleep
+        before = emu.counters.snapshot()["requests_by_route"].get("recordings.list", 0)
+        job = BatchConvertJob(client, tmp_path / "in", [voice.name], tmp_path / "out", poll_interval=0.05)
+
+        async def watch() -> list[Recording]:
+            return [r async for r in client.recordings.watch([conversion.conversion_id], project_id=project.id)]
+
+        summary, watched = await asyncio.gather(job.run_to_completion(), watch())
+        lists = emu.counters.snapshot()["requests_by_route"]["recordings.list"] - before
+    assert summary.status is JobStatus.COMPLETED and [r.id for r in watched] == [conversion.conversion_id]
+    assert 1 <= lists <= len(rounds)  # no list call outside the shared rounds (the job had a loop of its own)
