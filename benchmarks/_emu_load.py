@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.callgrind:
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outfile}", *command]
     elif args.py_spy:
-        command = ["py-spy", "record", "-r", "250", "-f", "raw", "-o", args.py_spy, "--", *command]
+        command = ["py-spy", "record", "-r", "1000", "-f", "raw", "-o", args.py_spy, "--", *command]
     (tmp / "data").mkdir()
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 from collections.abc import Callable
 
 from voiceapi_async._models import (
@@ -30,7 +29,7 @@ from voiceapi_async._models import (
     Voice,
 )
 
-__all__ = ["NAMED_VOICES", "Catalogue"]
+__all__ = ["NAMED_VOICES", "Catalogue", "uuid4_text"]
 
 _FIRST = [
     "Amber",
@@ -111,6 +110,8 @@ class Catalogue:
         self.voices: list[Voice] = []
         self.voice_by_id: dict[str, Voice] = {}
         self.accent_owner: dict[str, str] = {}
+        #: Each voice's default accent id (its first if none is marked), looked up per conversion ordered.
+        self.default_accent: dict[str, str] = {}
         self.style_owner: dict[str, str] = {}
         named = random.Random("catalogue-named")  # not the seed: the named voices keep their ids
         for i, spec in enumerate(_NAMED[:count]):
@@ -176,6 +177,9 @@ class Catalogue:
         self.voice_by_id[voice.id] = voice
         for a in voice.accents or ():
             self.accent_owner[a.id] = voice.id
+        accent = voice.default_accent()
+        if accent is not None:
+            self.default_accent[voice.id] = accent.id
         for s in voice.narration_styles or ():
             self.style_owner[s.id] = voice.id
 
@@ -193,8 +197,19 @@ def _style(style_id: str, name: str, is_default: bool) -> NarrationStyle:
     )
 
 
+def uuid4_text(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))``, the same text, without building a ``UUID`` (a third of the time)."""
+    h = f"{bits & _UUID_CLEAR | _UUID_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# The version (4) and variant (RFC 4122) bits, as ``uuid.UUID(version=4)`` sets them.
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
+
+
 def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return uuid4_text(rng.getrandbits(128))
 
 
 def _named_voice(

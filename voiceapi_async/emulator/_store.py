@@ -18,7 +18,6 @@ import os
 import random
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from urllib.parse import quote
@@ -39,7 +38,7 @@ from voiceapi_async._models import (
     UserRateLimits,
 )
 
-from ._catalogue import Catalogue
+from ._catalogue import Catalogue, uuid4_text
 from ._config import EmulatorConfig
 from ._counters import Counters
 from ._http import ApiError
@@ -187,7 +186,7 @@ class Store:
     # -- ids, users, sessions -------------------------------------------------------------
 
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        return uuid4_text(self._ids.getrandbits(128))
 
     def path_for(self, name: str) -> str:
         return os.path.join(self.data_dir, name)

@@ -136,7 +136,7 @@ async def create(st: Store, request: web.Request, user: UserRec) -> web.StreamRe
     for conv, voice in zip(body.conversions, voices, strict=True):
         semitones = (voice.pitch or 0.0) + (conv.semitones_correction or 0.0)
         if conv.semitones_correction is None:
-            accent = conv.accent_id or (voice.default_accent() or voice.accents[0]).id
+            accent = conv.accent_id or cat.default_accent[voice.id]
             setting = user.accent_settings.get(accent)
             semitones += setting[1] if setting else 0.0
         cid = st.new_id()
