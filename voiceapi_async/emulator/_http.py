@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 import msgspec
+import msgspec.inspect as mi
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -72,7 +73,32 @@ class Invalid(Exception):
 
 
 _LEAVES = frozenset((str, int, float, bool, type(None), dt.datetime, dt.date))
-_FIELDS: dict[type, tuple[str, ...]] = {}
+#: Per model: the fields whose type may hold a struct, list or dict (the others are sent as they are).
+_NESTED: dict[type, tuple[str, ...]] = {}
+_FLAT_TYPES = (
+    mi.NoneType,
+    mi.BoolType,
+    mi.IntType,
+    mi.FloatType,
+    mi.StrType,
+    mi.DateTimeType,
+    mi.DateType,
+    mi.EnumType,
+    mi.LiteralType,
+)
+
+
+def _flat(info: mi.Type) -> bool:
+    if isinstance(info, mi.UnionType):
+        return all(_flat(t) for t in info.types)
+    return isinstance(info, _FLAT_TYPES)
+
+
+def _nested_fields(t: type[msgspec.Struct]) -> tuple[str, ...]:
+    info = mi.type_info(t)
+    assert isinstance(info, mi.StructType)
+    _NESTED[t] = names = tuple(f.name for f in info.fields if not _flat(f.type))
+    return names
 
 
 def full(obj: Any) -> Any:
@@ -80,22 +106,25 @@ def full(obj: Any) -> Any:
 
     The shared models omit default values when encoded (right for request bodies); a
     FastAPI service sends every field of a response, so the emulator does too.
+    ``msgspec.structs.asdict`` copies every field at C speed; only fields that may hold
+    another model (known per type from its annotations) are walked in Python.
     """
     t = type(obj)
-    names = _FIELDS.get(t)
-    if names is None:
+    nested = _NESTED.get(t)
+    if nested is None:
         if isinstance(obj, msgspec.Struct):
-            names = _FIELDS[t] = t.__struct_fields__
+            nested = _nested_fields(t)
         elif t is list:
             return [x if type(x) in _LEAVES else full(x) for x in obj]
         elif t is dict:
             return {k: v if type(v) in _LEAVES else full(v) for k, v in obj.items()}
         else:
             return obj
-    out = {}
-    for name in names:
-        v = getattr(obj, name)
-        out[name] = v if type(v) in _LEAVES else full(v)
+    out = msgspec.structs.asdict(obj)
+    for name in nested:
+        v = out[name]
+        if type(v) not in _LEAVES:
+            out[name] = full(v)
     return out
 
 
