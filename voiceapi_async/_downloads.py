@@ -126,15 +126,15 @@ def _partial_of(destination: Path) -> Path:
     return destination.with_name(f".{destination.name}.{os.getpid():x}{next(_partials):x}.part")
 
 
-def _resolve(destination: Path, name_in_dir: str | None) -> Path:
-    return destination / name_in_dir if name_in_dir is not None and destination.is_dir() else destination
-
-
 def _open_partial(destination: Path, name_in_dir: str | None) -> tuple[Path, Path, BinaryIO]:
-    target = _resolve(destination, name_in_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """The final path and its temporary file, opened; the folder is made only when missing (rare)."""
+    target = destination / name_in_dir if name_in_dir is not None and os.path.isdir(destination) else destination
     partial = _partial_of(target)
-    return target, partial, open(partial, "wb")
+    try:
+        return target, partial, open(partial, "wb")
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target, partial, open(partial, "wb")
 
 
 def _finish(f: BinaryIO, chunks: list[bytes], partial: Path, target: Path) -> None:
@@ -175,12 +175,18 @@ async def write_stream(
     """Stream ``response`` into ``destination`` atomically (temporary file, fsync, then rename).
 
     With ``name_in_dir``, a ``destination`` that is a directory gets the file under that
-    name.  A body that fits in ``CHUNK_SIZE`` is written, fsynced and renamed in one hop
-    to a worker thread; a larger one is written a chunk per hop and finished (fsync,
-    rename) in one more.  The event loop never waits on the disk.
+    name.  A body that fits in ``CHUNK_SIZE`` is read at once (when its length is
+    announced) and written, fsynced and renamed in one hop to a worker thread; a larger
+    one is written a chunk per hop and finished (fsync, rename) in one more: memory stays
+    bounded by a few chunks.  The event loop never waits on the disk.
     """
     loop = asyncio.get_running_loop()
     expected = response.content_length
+    if expected is not None and expected <= CHUNK_SIZE:
+        body = await response.read()
+        _check_size(len(body), expected)
+        target = await loop.run_in_executor(None, _write_whole, destination, name_in_dir, [body])
+        return DownloadedFile(target, len(body), response.content_type)
     buffered: list[bytes] = []
     size = 0
     chunks = iter_chunks(response)

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aioresponses import CallbackResult, aioresponses
 
-from tests.conftest import BASE
+from tests.conftest import BASE, FakeTime
 from tests.sdk.samples import FID, PID, RECORDING, RID, wav_bytes
 from voiceapi_async import (
     APIConnectionError,
@@ -215,6 +215,37 @@ async def test_a_broken_download_leaves_no_file_under_the_final_name(
         await client.with_options(max_retries=1).recordings.download(RECORDING["url"], target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("announced", [3_000, 600_000])  # read at once / streamed in chunks
+async def test_a_body_shorter_than_announced_is_retried_and_never_lands(
+    tmp_path: Path, fake_time: FakeTime, announced: int
+) -> None:
+    import asyncio
+
+    answered = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        await reader.readuntil(b"\r\n\r\n")
+        answered += 1
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {announced}\r\n\r\n"
+        writer.write(head.encode() + b"\0" * (announced // 2))  # half the body, then the connection drops
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with VoiceClient(api_key="k" * 32, base_url=base, max_retries=1, _sleep=fake_time.sleep) as client:
+            with pytest.raises(APIConnectionError):
+                await client.recordings.download("/files/a.wav", tmp_path / "a.wav")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert answered == 2  # retried once from the start, like any GET
+    assert list(tmp_path.iterdir()) == []  # nothing under the final name, no partial left
 
 
 async def test_download_requires_a_url(client: VoiceClient) -> None:
