@@ -19,6 +19,7 @@ from typing import BinaryIO
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from ._blocking import run_blocking
 from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._transport import TIMEOUT_ERRORS, TRANSPORT_ERRORS
 
@@ -180,12 +181,11 @@ async def write_stream(
     one is written a chunk per hop and finished (fsync, rename) in one more: memory stays
     bounded by a few chunks.  The event loop never waits on the disk.
     """
-    loop = asyncio.get_running_loop()
     expected = response.content_length
     if expected is not None and expected <= CHUNK_SIZE:
         body = await response.read()
         _check_size(len(body), expected)
-        target = await loop.run_in_executor(None, _write_whole, destination, name_in_dir, [body])
+        target = await run_blocking(_write_whole, destination, name_in_dir, [body])
         return DownloadedFile(target, len(body), response.content_type)
     buffered: list[bytes] = []
     size = 0
@@ -197,20 +197,20 @@ async def write_stream(
             break
     else:  # all of it is here: one hop
         _check_size(size, expected)
-        target = await loop.run_in_executor(None, _write_whole, destination, name_in_dir, buffered)
+        target = await run_blocking(_write_whole, destination, name_in_dir, buffered)
         return DownloadedFile(target, size, response.content_type)
-    target, partial, f = await loop.run_in_executor(None, _open_partial, destination, name_in_dir)
+    target, partial, f = await run_blocking(_open_partial, destination, name_in_dir)
     try:
         async for chunk in chunks:
             buffered.append(chunk)
             size += len(chunk)
             if len(buffered) >= 4:
-                await loop.run_in_executor(None, _write_chunks, f, buffered)
+                await run_blocking(_write_chunks, f, buffered)
                 buffered = []
         _check_size(size, expected)
-        await loop.run_in_executor(None, _finish, f, buffered, partial, target)
+        await run_blocking(_finish, f, buffered, partial, target)
     except BaseException:
-        await asyncio.shield(loop.run_in_executor(None, _discard, f, partial))
+        await asyncio.shield(run_blocking(_discard, f, partial))
         raise
     return DownloadedFile(target, size, response.content_type)
 

@@ -15,7 +15,6 @@ around the file's chunks.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
@@ -27,6 +26,7 @@ import aiofiles
 import aiohttp
 from aiohttp.payload import AsyncIterablePayload
 
+from ._blocking import run_blocking
 from ._errors import InvalidRequestError, UnsupportedAudioError
 
 __all__ = [
@@ -260,9 +260,8 @@ def _probe(path: Path) -> tuple[int, bytes]:
 
 
 async def _prepare_path(path: Path, filename: str | None) -> PreparedUpload:
-    loop = asyncio.get_running_loop()
     try:
-        size, head = await loop.run_in_executor(None, _probe, path)
+        size, head = await run_blocking(_probe, path)
     except FileNotFoundError:
         raise InvalidRequestError(f"no such file: {path}") from None
     except IsADirectoryError:

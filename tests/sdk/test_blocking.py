@@ -1,0 +1,59 @@
+"""The worker threads that do the SDK's blocking file work (``_blocking``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from voiceapi_async._blocking import BlockingPool
+
+
+async def test_calls_run_off_the_event_loop_and_return_their_results() -> None:
+    pool = BlockingPool(max_threads=2)
+    loop_thread = threading.get_ident()
+    ran_on = await asyncio.gather(*(pool.submit(lambda: threading.get_ident()) for _ in range(20)))
+    assert loop_thread not in ran_on
+    assert 1 <= len(set(ran_on)) <= 2 and pool.threads <= 2
+    assert await pool.submit(divmod, 17, 5) == (3, 2)
+
+
+async def test_an_exception_reaches_the_caller() -> None:
+    pool = BlockingPool()
+    with pytest.raises(FileNotFoundError):
+        await pool.submit(open, "/nonexistent/voiceapi/file", "rb")
+
+
+async def test_calls_run_at_once_up_to_the_thread_limit() -> None:
+    """Three calls that wait for each other complete only if three threads run them at once (several fsyncs)."""
+    pool = BlockingPool(max_threads=3)
+    barrier = threading.Barrier(3, timeout=30)
+    assert await asyncio.gather(*(pool.submit(barrier.wait) for _ in range(3))) is not None
+    assert pool.threads == 3
+
+
+async def test_a_cancelled_caller_does_not_break_the_pool() -> None:
+    pool = BlockingPool(max_threads=1)
+    release = threading.Event()
+    blocked = pool.submit(release.wait)
+    blocked.cancel()
+    release.set()
+    assert await pool.submit(lambda: "next") == "next"  # the same thread ran on, and settled nothing cancelled
+
+
+async def test_idle_threads_end() -> None:
+    pool = BlockingPool(max_threads=4, idle_seconds=0.01)
+    barrier = threading.Barrier(4, timeout=30)
+
+    def meet() -> threading.Thread:
+        barrier.wait()
+        return threading.current_thread()
+
+    workers = await asyncio.gather(*(pool.submit(meet) for _ in range(4)))
+    assert len(set(workers)) == 4
+    for worker in workers:  # waits on the threads themselves, not on a clock
+        await asyncio.to_thread(worker.join, 30)
+        assert not worker.is_alive()
+    assert pool.threads == 0
+    assert await pool.submit(lambda: 42) == 42 and pool.threads == 1  # a new call starts a thread again
