@@ -7,7 +7,6 @@ import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
@@ -384,12 +383,11 @@ class VoiceClient:
         (then it is created if missing).  A connection that breaks mid-body is retried
         from the start by the transport, like any GET.
         """
-        dest = Path(destination)
         if _names_a_directory(destination):
-            await aiofiles.os.makedirs(dest, exist_ok=True)
+            await aiofiles.os.makedirs(destination, exist_ok=True)
 
         async def write(response: aiohttp.ClientResponse) -> DownloadedFile:
-            return await write_stream(response, dest, name_in_dir=server_filename(response, fallback_name))
+            return await write_stream(response, destination, name_in_dir=server_filename(response, fallback_name))
 
         req = Request("GET", url, params=params, bucket=bucket)
         return await self._transport.consume(req, write, opts=self._options)
@@ -411,9 +409,12 @@ def _page_answer(item: Any) -> Any:
     return answer
 
 
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep, "/") if sep)
+
+
 def _names_a_directory(destination: str | os.PathLike[str]) -> bool:
     """A destination ending with a path separator (``"out/"``) means "into this directory"."""
-    return os.fspath(destination).endswith(tuple(sep for sep in (os.sep, os.altsep, "/") if sep))
+    return os.fspath(destination).endswith(_SEPARATORS)
 
 
 def _shown_path(url: str) -> str:

@@ -122,23 +122,28 @@ class ByteStream:
         return f"<ByteStream {self._method} {self._path} status={self.status} {state}>"
 
 
-def _partial_of(destination: Path) -> Path:
-    """A temporary name next to ``destination``: ``.<name>.<pid><n>.part`` (unique, no random bytes needed)."""
-    return destination.with_name(f".{destination.name}.{os.getpid():x}{next(_partials):x}.part")
+def _open_partial(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, BinaryIO]:
+    """The final path, its temporary name next to it and that file, opened.
 
-
-def _open_partial(destination: Path, name_in_dir: str | None) -> tuple[Path, Path, BinaryIO]:
-    """The final path and its temporary file, opened; the folder is made only when missing (rare)."""
-    target = destination / name_in_dir if name_in_dir is not None and os.path.isdir(destination) else destination
-    partial = _partial_of(target)
+    The temporary name is ``.<name>.<pid><n>.part`` (unique, no random bytes needed).
+    The folder is made only when the open finds it missing (once per folder).  Plain
+    strings, not ``Path``: this runs for every downloaded file (B6).
+    """
+    target = os.fspath(destination)
+    if name_in_dir is not None and os.path.isdir(target):
+        target = os.path.join(target, name_in_dir)
+    folder, name = os.path.split(target)
+    partial = os.path.join(folder, f".{name}.{os.getpid():x}{next(_partials):x}.part")
     try:
         return target, partial, open(partial, "wb")
     except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not folder:
+            raise
+        os.makedirs(folder, exist_ok=True)
         return target, partial, open(partial, "wb")
 
 
-def _finish(f: BinaryIO, chunks: list[bytes], partial: Path, target: Path) -> None:
+def _finish(f: BinaryIO, chunks: list[bytes], partial: str, target: str) -> None:
     """Write what is left, make it durable and rename it into place: one thread hop."""
     with f:
         for chunk in chunks:
@@ -148,7 +153,7 @@ def _finish(f: BinaryIO, chunks: list[bytes], partial: Path, target: Path) -> No
     os.replace(partial, target)
 
 
-def _write_whole(destination: Path, name_in_dir: str | None, chunks: list[bytes]) -> Path:
+def _write_whole(destination: str | os.PathLike[str], name_in_dir: str | None, chunks: list[bytes]) -> str:
     target, partial, f = _open_partial(destination, name_in_dir)
     try:
         _finish(f, chunks, partial, target)
@@ -163,7 +168,7 @@ def _write_chunks(f: BinaryIO, chunks: list[bytes]) -> None:
         f.write(chunk)
 
 
-def _discard(f: BinaryIO, partial: Path) -> None:
+def _discard(f: BinaryIO, partial: str) -> None:
     with contextlib.suppress(OSError):
         f.close()
     with contextlib.suppress(OSError):
@@ -171,7 +176,7 @@ def _discard(f: BinaryIO, partial: Path) -> None:
 
 
 async def write_stream(
-    response: aiohttp.ClientResponse, destination: Path, *, name_in_dir: str | None = None
+    response: aiohttp.ClientResponse, destination: str | os.PathLike[str], *, name_in_dir: str | None = None
 ) -> DownloadedFile:
     """Stream ``response`` into ``destination`` atomically (temporary file, fsync, then rename).
 
@@ -186,7 +191,7 @@ async def write_stream(
         body = await response.read()
         _check_size(len(body), expected)
         target = await run_blocking(_write_whole, destination, name_in_dir, [body])
-        return DownloadedFile(target, len(body), response.content_type)
+        return DownloadedFile(_as_path(target, destination), len(body), response.content_type)
     buffered: list[bytes] = []
     size = 0
     chunks = iter_chunks(response)
@@ -198,7 +203,7 @@ async def write_stream(
     else:  # all of it is here: one hop
         _check_size(size, expected)
         target = await run_blocking(_write_whole, destination, name_in_dir, buffered)
-        return DownloadedFile(target, size, response.content_type)
+        return DownloadedFile(_as_path(target, destination), size, response.content_type)
     target, partial, f = await run_blocking(_open_partial, destination, name_in_dir)
     try:
         async for chunk in chunks:
@@ -212,7 +217,12 @@ async def write_stream(
     except BaseException:
         await asyncio.shield(run_blocking(_discard, f, partial))
         raise
-    return DownloadedFile(target, size, response.content_type)
+    return DownloadedFile(_as_path(target, destination), size, response.content_type)
+
+
+def _as_path(target: str, destination: str | os.PathLike[str]) -> Path:
+    """``target`` as a ``Path``: the caller's own when the file went where it said."""
+    return destination if isinstance(destination, Path) and os.fspath(destination) == target else Path(target)
 
 
 def _check_size(size: int, expected: int | None) -> None:

@@ -45,6 +45,8 @@ CHUNK_SIZE = 256 * 1024
 _SNIFF_BYTES = 12
 #: How much of a file ``audio_without_data`` looks at: the headers of any ordinary file.
 AUDIO_HEAD_BYTES = 4096
+#: What may separate folders in a file name (``\\`` and ``:`` on Windows): such names go through ``Path``.
+_SEPARATORS = "/\\:"
 
 
 class AudioFormat(str, enum.Enum):
@@ -231,7 +233,12 @@ def _check_format(head: bytes, where: str, size: int | None) -> AudioFormat:
 
 
 def _with_extension(name: str, fmt: AudioFormat) -> str:
-    stem = Path(name).stem if name else "audio"
+    """``name``'s stem (as ``Path(name).stem``) with ``fmt``'s extension: ``take.mp3`` sent as WAV is ``take.wav``."""
+    if not name or name == "." or any(sep in name for sep in _SEPARATORS):
+        stem = Path(name).stem if name else ""
+    else:  # a plain file name, as a job passes: the same stem without building a Path (B6)
+        dot = name.rfind(".")
+        stem = name[:dot] if 0 < dot < len(name) - 1 else name
     return f"{stem or 'audio'}.{fmt.value}"
 
 

@@ -98,6 +98,15 @@ async def test_the_form_is_byte_for_byte_what_aiohttp_multipart_writer_sends(
     assert sent == await _drain(reference)
 
 
+@pytest.mark.parametrize(
+    "name", ["take.wav", "take", ".hidden", "a.", "..", ".", "...", "a.b.c", "x/y.mp3", "x/", "a/.", "C:x.wav", ""]
+)
+def test_the_uploaded_file_name_is_the_stem_with_the_real_format(name: str) -> None:
+    from voiceapi_async._uploads import _with_extension
+
+    assert _with_extension(name, AudioFormat.WAV) == f"{Path(name).stem or 'audio'}.wav"
+
+
 async def test_a_path_is_streamed_in_chunks_and_reopened_per_attempt(tmp_path: Path) -> None:
     big = wav_bytes(2_000_000)  # ~4 MB: many chunks
     path = tmp_path / "big.wav"
