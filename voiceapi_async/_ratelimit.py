@@ -20,6 +20,7 @@ store, keyed by account.  The in-process buckets stay the default.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 import time
@@ -97,6 +98,65 @@ def account_for_key(api_key: str | None) -> str:
     return "key-" + hashlib.sha256(b"voiceapi-async rate limit\0" + api_key.encode()).hexdigest()[:32]
 
 
+class InFlightSlots:
+    """At most ``limit`` requests in flight; the others wait their turn (first come, first served).
+
+    Like ``asyncio.Semaphore`` with one addition: ``try_acquire()`` takes a free slot
+    without a coroutine and without scanning the waiters, which is what nearly every
+    request does (benchmark B1: ``Semaphore.locked()`` and ``acquire()`` cost about 10% of
+    the SDK's own work per call).  ``release()`` hands the slot straight to the first
+    waiter, so a slot freed while others wait is never taken by a newcomer.
+    """
+
+    __slots__ = ("_free", "_waiters", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = limit
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def free(self) -> int:
+        """Slots nobody holds."""
+        return self._free
+
+    def locked(self) -> bool:
+        """Whether ``acquire()`` would wait."""
+        return not self._free or bool(self._waiters)
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free and nobody waits; never waits."""
+        if self._free and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        """Wait for a slot (cancellable; a slot handed over as the wait is cancelled is passed on)."""
+        if self.try_acquire():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as the wait was cancelled: the next waiter gets it
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 class RateLimiter:
     """The buckets and the in-flight cap of one client.
 
@@ -158,7 +218,7 @@ class RateLimiter:
             self._buckets["fast"] = _Window(limits.fast, limits.headroom)
         if limits.slow is not None:
             self._buckets["slow"] = _Window(limits.slow, limits.headroom)
-        self._in_flight = asyncio.Semaphore(max(1, limits.max_in_flight))
+        self._in_flight = InFlightSlots(max(1, limits.max_in_flight))
 
     async def acquire(self, bucket: Bucket) -> None:
         """Wait for a slot in ``bucket`` (returns at once when limits are disabled).
@@ -178,8 +238,8 @@ class RateLimiter:
             self.waited_seconds += wait
             await self._sleep(wait)
 
-    def slot(self) -> asyncio.Semaphore:
-        """The in-flight cap: ``async with limiter.slot():`` around one request."""
+    def slot(self) -> InFlightSlots:
+        """The in-flight cap: ``try_acquire()`` or ``await acquire()`` a slot, then ``release()`` it."""
         return self._in_flight
 
     async def penalize(self, bucket: Bucket, retry_after: float) -> None:

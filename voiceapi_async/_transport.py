@@ -48,7 +48,7 @@ from ._errors import (
     status_error_class,
 )
 from ._models import ErrorBody, OkResponse
-from ._ratelimit import Bucket, RateLimiter, account_for_key
+from ._ratelimit import Bucket, InFlightSlots, RateLimiter, account_for_key
 from ._version import __version__
 
 __all__ = [
@@ -492,7 +492,7 @@ class Transport:
 
     async def _retrying(
         self, req: Request, opts: CallOptions, *, stream: bool
-    ) -> RawResponse | tuple[aiohttp.ClientResponse, asyncio.Semaphore]:
+    ) -> RawResponse | tuple[aiohttp.ClientResponse, InFlightSlots]:
         """The retry loop: a read answer, or (``stream``) a success still open and the slot it holds.
 
         Each attempt waits for its rate-limit slot and holds an in-flight slot until its
@@ -509,10 +509,8 @@ class Transport:
             if limiter.active:
                 await limiter.acquire(req.bucket)
             in_flight = limiter.slot()
-            if in_flight.locked():  # only then: a bounded wait costs a timer
+            if not in_flight.try_acquire():  # only then a wait, bounded (which costs a timer)
                 await self._wait_for_slot(limiter, in_flight, req, path, timeout)
-            else:
-                await in_flight.acquire()
             keep_slot = False
             error: VoiceAPIError
             try:
@@ -637,7 +635,7 @@ class Transport:
         )
 
     async def _wait_for_slot(
-        self, limiter: RateLimiter, in_flight: asyncio.Semaphore, req: Request, path: str, timeout: Timeout
+        self, limiter: RateLimiter, in_flight: InFlightSlots, req: Request, path: str, timeout: Timeout
     ) -> None:
         """Wait for an in-flight slot at most ``timeout.pool`` seconds: never forever.
 
@@ -794,7 +792,7 @@ class Transport:
                 log.exception("event hook %r failed", hook)
 
 
-def _give_back_if_acquired(acquire: asyncio.Future[Any], in_flight: asyncio.Semaphore) -> None:
+def _give_back_if_acquired(acquire: asyncio.Future[Any], in_flight: InFlightSlots) -> None:
     """Abandon a slot wait: cancel it, and release the slot should it have been won anyway."""
 
     def release(done: asyncio.Future[Any]) -> None:

@@ -11,6 +11,7 @@ from aioresponses import aioresponses
 from tests.conftest import BASE, FakeTime
 from tests.sdk.samples import RECORDING, RID, USER
 from voiceapi_async import RateLimit, RateLimiter, RateLimitError, RateLimits, User, VoiceClient
+from voiceapi_async._ratelimit import InFlightSlots
 
 
 def _limiter(fake_time: FakeTime, fast: tuple[int, int] = (10, 10), slow: tuple[int, int] = (2, 10)) -> RateLimiter:
@@ -140,3 +141,54 @@ async def test_a_429_pauses_the_clients_bucket_for_every_task(mocked: aiorespons
         start = fake_time.now
         await client.recordings.get(RID)  # a later call, from any task, waits out the pause
         assert fake_time.now == pytest.approx(start + 20)
+
+
+# -- the in-flight slots ----------------------------------------------------------------
+
+
+async def test_in_flight_slots_are_handed_to_waiters_in_order_never_to_a_newcomer() -> None:
+    slots = InFlightSlots(2)
+    assert slots.try_acquire() and slots.try_acquire()
+    assert not slots.try_acquire() and slots.locked()
+    order: list[int] = []
+
+    async def wait(i: int) -> None:
+        await slots.acquire()
+        order.append(i)
+
+    waiters = [asyncio.ensure_future(wait(i)) for i in range(3)]
+    await asyncio.sleep(0)
+    slots.release()
+    assert not slots.try_acquire()  # the freed slot is the first waiter's, not a newcomer's
+    await asyncio.sleep(0)
+    assert order == [0]
+    slots.release()
+    slots.release()
+    await asyncio.gather(*waiters)
+    assert order == [0, 1, 2] and slots.free == 0
+    for _ in range(2):
+        slots.release()
+    assert slots.free == 2 and not slots.locked()
+
+
+async def test_a_cancelled_slot_wait_leaves_no_trace_and_passes_on_a_slot_handed_to_it() -> None:
+    slots = InFlightSlots(1)
+    assert slots.try_acquire()
+    cancelled = asyncio.ensure_future(slots.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    slots.release()
+    assert slots.free == 1 and slots.try_acquire()  # the cancelled waiter does not block the slot
+
+    first, second = asyncio.ensure_future(slots.acquire()), asyncio.ensure_future(slots.acquire())
+    await asyncio.sleep(0)
+    slots.release()  # handed to ``first`` ...
+    first.cancel()  # ... which is cancelled before it resumes: ``second`` gets the slot
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(second, 1)
+    assert slots.free == 0
+    slots.release()
+    assert slots.free == 1

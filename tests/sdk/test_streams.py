@@ -53,7 +53,7 @@ async def small_client(fake_time: FakeTime) -> AsyncIterator[VoiceClient]:
 
 
 def _free_slots(client: VoiceClient) -> int:
-    return client.rate_limiter.slot()._value
+    return client.rate_limiter.slot().free
 
 
 async def test_held_streams_make_the_fifth_call_fail_typed_instead_of_hanging(
