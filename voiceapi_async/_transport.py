@@ -88,9 +88,19 @@ _encoder = msgspec.json.Encoder()
 
 #: What an acknowledgement may be besides ``{"detail": "OK"}``: ``null``, ``true`` or a string.
 _ACK_TYPE: Any = OkResponse | bool | str | None
+_NONE_TYPE = type(None)
+#: ``cast_to`` of the retry loop for a success left open for streaming (``Transport.stream``).
+_OPEN: Any = object()
 
 
-def decode_answer(raw: RawResponse, cast_to: type[T], secrets: Callable[[], Iterable[str]] = tuple) -> T:
+def decode_answer(
+    content: bytes,
+    cast_to: type[T],
+    status: int,
+    method: str,
+    path: str,
+    secrets: Callable[[], Iterable[str]] = tuple,
+) -> T:
     """Decode a success's body as ``cast_to``: the one place every answer is decoded.
 
     A body that does not decode raises ``APIResponseValidationError`` (the server acted),
@@ -98,9 +108,8 @@ def decode_answer(raw: RawResponse, cast_to: type[T], secrets: Callable[[], Iter
     Acknowledgements (``OkResponse``) also accept an empty body (e.g. 204), ``null``,
     ``true`` and a bare string.
     """
-    if cast_to is type(None):
+    if cast_to is _NONE_TYPE:
         return None  # type: ignore[return-value]
-    content = raw.content
     try:
         if cast_to is OkResponse:
             return _acknowledgement(content)  # type: ignore[return-value]
@@ -108,9 +117,9 @@ def decode_answer(raw: RawResponse, cast_to: type[T], secrets: Callable[[], Iter
     except msgspec.DecodeError as exc:
         raise APIResponseValidationError(
             str(exc),
-            status_code=raw.status,
-            method=raw.method,
-            path=raw.path,
+            status_code=status,
+            method=method,
+            path=path,
             body=content,
             expected=_type_name(cast_to),
             secrets=secrets(),
@@ -148,9 +157,9 @@ class Request:
     #: False for the calls that must work without credentials (login).
     authenticated: bool = True
 
-    def __post_init__(self) -> None:
-        if self.idempotent is None:
-            self.idempotent = self.method != "POST"
+    def is_idempotent(self) -> bool:
+        """Whether sending it twice is harmless: ``idempotent`` if given, else every method but POST."""
+        return self.method != "POST" if self.idempotent is None else self.idempotent
 
 
 @dataclass(frozen=True)
@@ -437,16 +446,16 @@ class Transport:
 
     # -- requests ----------------------------------------------------------------------
 
-    async def request(self, req: Request, *, cast_to: type[T], opts: CallOptions) -> T:
-        """Send ``req`` and decode its answer as ``cast_to``."""
-        raw = await self._retrying(req, opts, stream=False)
-        assert isinstance(raw, RawResponse)
-        return decode_answer(raw, cast_to, opts.credentials.secrets)
+    def request(self, req: Request, *, cast_to: type[T], opts: CallOptions) -> Awaitable[T]:
+        """Send ``req`` and decode its answer as ``cast_to``.
+
+        Returns the retry loop's own coroutine: one coroutine frame per call, not two (B1).
+        """
+        return self._retrying(req, opts, cast_to)
 
     async def send(self, req: Request, *, opts: CallOptions) -> RawResponse:
         """Send ``req`` with retries; return the whole answer read into memory."""
-        raw = await self._retrying(req, opts, stream=False)
-        assert isinstance(raw, RawResponse)
+        raw: RawResponse = await self._retrying(req, opts, RawResponse)
         return raw
 
     @asynccontextmanager
@@ -455,14 +464,13 @@ class Transport:
 
         The request keeps its in-flight slot until the block ends.
         """
-        opened = await self._retrying(req, opts, stream=True)
-        assert isinstance(opened, tuple)
+        opened: tuple[aiohttp.ClientResponse, InFlightSlots] = await self._retrying(req, opts, _OPEN)
         response, in_flight = opened
         try:
             yield response
         finally:
             response.release()
-            in_flight.release()  # the very semaphore acquired, even if the limits changed since
+            in_flight.release()  # the very slots acquired from, even if the limits changed since
 
     async def consume(
         self, req: Request, consume: Callable[[aiohttp.ClientResponse], Awaitable[T]], *, opts: CallOptions
@@ -484,23 +492,26 @@ class Transport:
                 name = type(exc).__name__
                 cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
                 error = cls(f"download failed: {name}", method=req.method, path=path)
-                if req.idempotent and attempt <= retry.max_retries:
+                if req.is_idempotent() and attempt <= retry.max_retries:
                     await self._wait_retry(req, path, attempt, retry, error)
                     continue
                 self._emit(HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error)))
                 raise error from exc
 
-    async def _retrying(
-        self, req: Request, opts: CallOptions, *, stream: bool
-    ) -> RawResponse | tuple[aiohttp.ClientResponse, InFlightSlots]:
-        """The retry loop: a read answer, or (``stream``) a success still open and the slot it holds.
+    async def _retrying(self, req: Request, opts: CallOptions, cast_to: Any) -> Any:
+        """The retry loop, the one for every call.  What it returns depends on ``cast_to``:
+
+        a type: the answer decoded as that type; ``RawResponse``: the whole answer read into
+        memory; ``_OPEN``: a success still open, and the in-flight slots it holds one of.
 
         Each attempt waits for its rate-limit slot and holds an in-flight slot until its
-        answer is read.  A plain coroutine rather than a context manager: this is the hot path.
+        answer is read.  This is the hot path (benchmark B1): the ``RawResponse`` is built
+        only when asked for or captured, and events and timings only when observed.
         """
         url, path, same_origin = self._url(req.path)
         timeout, retry = opts.timeout, opts.retry
         limiter = opts.limiter
+        stream = cast_to is _OPEN
         started = time.monotonic()
         attempt = 0
         while True:
@@ -511,19 +522,22 @@ class Transport:
             in_flight = limiter.slot()
             if not in_flight.try_acquire():  # only then a wait, bounded (which costs a timer)
                 await self._wait_for_slot(limiter, in_flight, req, path, timeout)
+            observed = bool(self.hooks) or log.isEnabledFor(logging.DEBUG)
             keep_slot = False
             error: VoiceAPIError
             try:
-                sent_at = time.monotonic()
+                sent_at = time.monotonic() if observed else started
                 response = await self._start(session, req, url, opts, same_origin, stream)
                 if response.status in _REDIRECTS:
                     response = await self._follow(response, req, path, opts, same_origin, stream)
-                if stream and response.status < 400:
-                    self._observe(req, path, attempt, response.status, time.monotonic() - sent_at)
+                status = response.status
+                if stream and status < 400:
+                    if observed:
+                        self._observe(req, path, attempt, status, time.monotonic() - sent_at)
                     keep_slot = True
                     return response, in_flight
                 try:
-                    raw = self._raw(response, await response.read(), req, path, attempt, started)
+                    content = await response.read()
                 finally:
                     response.release()
             except _CERTIFICATE_ERRORS as exc:  # a broken TLS set-up is not fixed by trying again
@@ -531,15 +545,21 @@ class Transport:
             except _CONNECT_ERRORS as exc:  # the request provably never left: safe to resend
                 error, retryable = self._connection_error(exc, req, path, sent=False), True
             except TRANSPORT_ERRORS as exc:
-                error, retryable = self._connection_error(exc, req, path, sent=True), bool(req.idempotent)
+                error, retryable = self._connection_error(exc, req, path, sent=True), req.is_idempotent()
             else:
-                self._observe(req, path, attempt, raw.status, time.monotonic() - sent_at)
-                if raw.status < 400:
-                    return raw
-                status_error = self._status_error(req, path, raw, opts.credentials)
+                if observed:
+                    self._observe(req, path, attempt, status, time.monotonic() - sent_at)
+                raw = None
+                if cast_to is RawResponse or _capture_var.get() is not None:
+                    raw = self._raw(response, content, req, path, attempt, started)
+                if status < 400:
+                    if cast_to is RawResponse:
+                        return raw
+                    return decode_answer(content, cast_to, status, req.method, path, opts.credentials.secrets)
+                status_error = self._status_error(req, path, status, response.headers, content, opts.credentials)
                 error = status_error
-                retryable = raw.status in RETRYABLE_STATUSES and (req.idempotent or raw.status == 429)
-                if raw.status == 429:
+                retryable = status in RETRYABLE_STATUSES and (status == 429 or req.is_idempotent())
+                if status == 429:
                     retry_after = getattr(status_error, "retry_after", None)
                     await limiter.penalize(req.bucket, retry.delay(attempt, retry_after, self._rng))
             finally:
@@ -556,6 +576,7 @@ class Transport:
     def _raw(
         response: aiohttp.ClientResponse, content: bytes, req: Request, path: str, attempt: int, started: float
     ) -> RawResponse:
+        """The answer as a ``RawResponse`` (for ``send`` and ``capture_response``), recorded if captured."""
         headers = response.headers
         raw = RawResponse(
             response.status,
@@ -597,7 +618,7 @@ class Transport:
         the extra query, and it goes through the main session; any other origin gets the
         credential-free session (no cookies either).
         """
-        query = _query_string(req.params)
+        query = _query_string(req.params) if req.params else ""
         if same_origin:
             headers = opts.headers.copy()
             if req.authenticated:
@@ -737,13 +758,21 @@ class Transport:
 
     # -- errors, retries, observability ------------------------------------------------
 
-    def _status_error(self, req: Request, path: str, raw: RawResponse, credentials: Credentials) -> APIStatusError:
+    def _status_error(
+        self,
+        req: Request,
+        path: str,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        content: bytes,
+        credentials: Credentials,
+    ) -> APIStatusError:
         """The typed error of an answer; the one place server-provided text enters our errors.
 
         The server's text is redacted of this client's own secrets (a page echoing the
         request would show them) and cut to ``SERVER_TEXT_MAX`` characters.
         """
-        text = redact_secrets(raw.content.decode("utf-8", "replace"), credentials.secrets())
+        text = redact_secrets(content.decode("utf-8", "replace"), credentials.secrets())
         detail: Any = None
         try:
             detail = _error_decoder.decode(text).detail
@@ -751,17 +780,17 @@ class Transport:
             detail = text
         if isinstance(detail, str):
             detail = cut_server_text(detail) or None
-        cls = status_error_class(raw.status)
-        message = cut_server_text(describe_detail(detail, raw.status, _reason(raw.status)))
+        cls = status_error_class(status)
+        message = cut_server_text(describe_detail(detail, status, _reason(status)))
         kwargs: dict[str, Any] = {
-            "status_code": raw.status,
+            "status_code": status,
             "method": req.method,
             "path": path,
             "detail": detail,
-            "headers": raw.headers,
+            "headers": headers,
         }
         if cls is RateLimitError:
-            return RateLimitError(message, retry_after=parse_retry_after(raw.headers.get("Retry-After")), **kwargs)
+            return RateLimitError(message, retry_after=parse_retry_after(headers.get("Retry-After")), **kwargs)
         return cls(message, **kwargs)
 
     @staticmethod

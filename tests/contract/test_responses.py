@@ -17,7 +17,6 @@ import msgspec
 import pytest
 from aioresponses import aioresponses
 from hypothesis import given
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from tests.conftest import API_KEY, BASE
 from tests.contract import counts
@@ -37,11 +36,10 @@ from tests.sdk.samples import USER
 from tests.sdk.test_operations import OPERATIONS, _url_re
 from voiceapi_async import RateLimits, VoiceClient
 from voiceapi_async._resources import _account
-from voiceapi_async._transport import RawResponse, _error_decoder, decode_answer
+from voiceapi_async._transport import _error_decoder, decode_answer
 
 #: Generated answers per operation and shape: 45 operations x 5 shapes x 8 is ~1,800 answers.
 EXAMPLES = 8
-_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
 
 def _cases() -> list[tuple[Operation, Mode, dict[str, Any]]]:
@@ -72,8 +70,9 @@ def test_generated_answers_decode(operation: Operation, mode: Mode, schema: dict
     @given(generated)
     def decodes(answer: Any) -> None:
         nonlocal decoded
-        raw = RawResponse(200, _HEADERS, method, path, 0.0, 1, msgspec.json.encode(answer))
-        decode_answer(raw, cast_to)  # raises APIResponseValidationError with the path of the failure
+        decode_answer(
+            msgspec.json.encode(answer), cast_to, 200, method, path
+        )  # raises APIResponseValidationError with the path of the failure
         decoded += 1
 
     decodes()
@@ -88,9 +87,9 @@ async def test_the_table_is_what_the_sdk_decodes_with(
     seen: dict[tuple[str, str], set[Any]] = {}
     real = decode_answer
 
-    def spy(raw: RawResponse, cast_to: Any, *args: Any) -> Any:
-        seen.setdefault((raw.method, raw.path), set()).add(cast_to)
-        return real(raw, cast_to, *args)
+    def spy(content: bytes, cast_to: Any, status: int, method: str, path: str, *args: Any) -> Any:
+        seen.setdefault((method, path), set()).add(cast_to)
+        return real(content, cast_to, status, method, path, *args)
 
     monkeypatch.setattr("voiceapi_async._transport.decode_answer", spy)
     monkeypatch.setattr(_account, "decode_answer", spy)

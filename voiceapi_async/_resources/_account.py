@@ -38,7 +38,7 @@ class Auth(Resource):
         credentials = self._client._options.credentials
         credentials.remember_secret(password)  # redacted if a server echoes it
         raw = await self._client._send("POST", "/api/login", json=body, idempotent=True, authenticated=False)
-        result = decode_answer(raw, LoginResponse, credentials.secrets)
+        result = decode_answer(raw.content, LoginResponse, raw.status, raw.method, raw.path, credentials.secrets)
         session_id = raw.cookies.get("session_id")
         if not session_id or not result.csrf_token:
             raise AuthenticationError(
