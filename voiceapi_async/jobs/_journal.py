@@ -31,7 +31,9 @@ from typing import Any, TypeVar
 from ._errors import JournalVersionError
 from ._stages import FINAL_OUTPUT_STAGES, SUBMIT_STAGES, WATCHED_OUTPUT_STAGES, ItemStage, OutputStage, Step
 from ._store import (
+    ITEM_COLUMNS,
     NEW_ITEM_COLUMNS,
+    OUTPUT_COLUMNS,
     ItemRow,
     JobStore,
     NewItem,
@@ -108,11 +110,8 @@ CREATE TABLE IF NOT EXISTS folders (
 """
 
 
-_ITEM_COLS = (
-    "seq, key, name, source, rel, rel_dir, label, size, duration, extra, stage, folder_id, original_id, "
-    "original_state, intent_at, attempts, error, error_stage"
-)
-_OUTPUT_COLS = "item_seq, target, recording_id, stage, retries, url, path, size, error"
+_ITEM_COLS = ITEM_COLUMNS
+_OUTPUT_COLS = OUTPUT_COLUMNS
 _COUNTS_SQL = "SELECT stage, count(*) FROM items GROUP BY stage"
 _FAILURES_SQL = (
     "SELECT key, name, coalesce(error_stage, ''), coalesce(error, '') FROM items WHERE stage = ? ORDER BY seq LIMIT ?"

@@ -44,7 +44,9 @@ from ._stages import (
     Step,
 )
 from ._store import (
+    ITEM_COLUMNS,
     NEW_ITEM_COLUMNS,
+    OUTPUT_COLUMNS,
     ItemRow,
     JobStore,
     NewItem,
@@ -118,11 +120,8 @@ CREATE TABLE IF NOT EXISTS voiceapi_job_folders (
 );
 """
 
-_ITEM_COLS = (
-    "seq, key, name, source, rel, rel_dir, label, size, duration, extra, stage, folder_id, original_id, "
-    "original_state, intent_at, attempts, error, error_stage"
-)
-_OUTPUT_COLS = "item_seq, target, recording_id, stage, retries, url, path, size, error"
+_ITEM_COLS = ITEM_COLUMNS
+_OUTPUT_COLS = OUTPUT_COLUMNS
 #: This worker holds the item now (the fence of every write and the scope of item reads).
 _MINE = "lease_owner = $2 AND lease_until > now()"
 _FINAL = [str(s) for s in FINAL_ITEM_STAGES]

@@ -8,9 +8,10 @@ run left the intent behind, the server is asked (``_reconcile``) before sending 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
+
+import msgspec
 
 from .._errors import VoiceAPIError
 from .._models import Recording
@@ -102,7 +103,7 @@ class Submitter:
             original_id = await self._make_original(work)
             if original_id is None:
                 return
-            work.row = dataclasses.replace(work.row, original_id=original_id)
+            work.row = msgspec.structs.replace(work.row, original_id=original_id)
         assert work.row.original_id is not None
         targets = self.ctx.kind.targets_for(work.row)
         if not targets:  # a TTS original without conversions is itself the output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -161,7 +160,7 @@ class TTSJob(BaseJob):
             if len(parts) != int(parts[0].extra["parts"]):
                 continue  # some part is not done yet: joined by a later run
             outputs = [{o.target: o for o in await journal.outputs_of(p.seq)} for p in parts]
-            whole = dataclasses.replace(parts[0], rel=text_key(parts[0].key) + parts[0].rel[len(parts[0].key) :])
+            whole = msgspec.structs.replace(parts[0], rel=text_key(parts[0].key) + parts[0].rel[len(parts[0].key) :])
             for target in sorted(outputs[0]):
                 paths = [outs[target].path or "" if target in outs else "" for outs in outputs]
                 if not all(paths):

@@ -7,8 +7,9 @@ fails once its retries are spent); an original that failed processing fails its 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Sequence
+
+import msgspec
 
 from .._errors import AuthenticationError, InsufficientCreditsError, NotFoundError, VoiceAPIError
 from .._models import Recording, RecordingState
@@ -129,7 +130,7 @@ class Poller:
         if out.stage is OutputStage.RETRYING and state != RecordingState.ERROR:
             # An uncertain retry did reach the server: it counts.
             await self._retrier.acted(out, "conversion failed")
-            out = dataclasses.replace(out, stage=OutputStage.PROCESSING, retries=out.retries + 1)
+            out = msgspec.structs.replace(out, stage=OutputStage.PROCESSING, retries=out.retries + 1)
         if state == RecordingState.DONE:
             await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.CONVERTED, url=recording.url)
             if self.ctx.emit_event is not None:
@@ -137,7 +138,7 @@ class Poller:
                 target = self.ctx.target_name(item, out.target)
                 event = ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id)
                 await self.ctx.emit(event)
-            await self._downloads.put((dataclasses.replace(out, url=recording.url), recording.file_name or ""))
+            await self._downloads.put((msgspec.structs.replace(out, url=recording.url), recording.file_name or ""))
             return False, True
         if state == RecordingState.ERROR:
             if out.retries < self.ctx.opts.max_conversion_retries:
