@@ -35,8 +35,12 @@ from ._common import ROOT, pin, proc_cpu_seconds
 ROUND = 16
 
 
-def _serve(data_dir: str) -> None:
-    """Child: the emulator with B6's configuration; prints its URL and key, serves until SIGTERM."""
+def _serve(data_dir: str, cprofile: str | None = None) -> None:
+    """Child: the emulator with B6's configuration; prints its URL and key, serves until SIGTERM.
+
+    With ``cprofile``, SIGUSR1 starts cProfile (on ``time.thread_time``: CPU, not wall) and
+    SIGUSR2 stops it and writes its stats there.
+    """
     import dataclasses
 
     from voiceapi_async.emulator import Emulator
@@ -45,6 +49,17 @@ def _serve(data_dir: str) -> None:
 
     pin("server")
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)
+        signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+
+        def stop(*_: object) -> None:
+            profiler.disable()
+            profiler.dump_stats(cprofile)
+
+        signal.signal(signal.SIGUSR2, stop)
 
     async def main() -> None:
         async with Emulator(dataclasses.replace(_emulator_config(), data_dir=data_dir)) as emu:
@@ -100,15 +115,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=128, help="files sent before measuring")
     parser.add_argument("--callgrind", action="store_true", help="count the emulator's instructions (valgrind)")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the emulator with py-spy into FILE (collapsed stacks)")
+    parser.add_argument("--cprofile", metavar="FILE", help="profile the emulator's measured part (cProfile stats)")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory (callgrind's dumps)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        _serve(args.serve)
+        _serve(args.serve, args.cprofile)
         return
     pin("client")
     tmp = Path(tempfile.mkdtemp(prefix="voiceapi-emu-load-"))
     outfile = str(tmp / "callgrind.out")
     command = [sys.executable, "-m", "benchmarks._emu_load", "--serve", str(tmp / "data")]
+    if args.cprofile:
+        command += ["--cprofile", os.path.abspath(args.cprofile)]
     if args.callgrind:
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outfile}", *command]
     elif args.py_spy:
@@ -133,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
                 subprocess.run(["callgrind_control", "-d", str(server.pid)], capture_output=True, check=True)
                 instructions = _dumped_instructions(outfile, before)
             readings.append((proc_cpu_seconds(server.pid), instructions))
+            if args.cprofile:
+                server.send_signal(signal.SIGUSR1 if len(readings) == 1 else signal.SIGUSR2)
 
         asyncio.run(_drive(base_url, api_key, inputs, tmp / "out", [args.warmup], mark))
         (cpu0, _), (cpu1, instr) = readings
@@ -141,12 +162,19 @@ def main(argv: list[str] | None = None) -> None:
             "emulator_cpu_ms_per_file": (cpu1 - cpu0) / args.files * 1000,
             "instructions_per_file": instr / args.files if args.callgrind else None,
             "loadavg": os.getloadavg()[0],
+            "kept": str(tmp) if args.keep else None,
         }
         print(json.dumps(result))
+        if args.cprofile:
+            for _ in range(100):
+                if os.path.exists(args.cprofile):
+                    break
+                time.sleep(0.1)
     finally:
         server.send_signal(signal.SIGINT if args.py_spy else signal.SIGTERM)
         server.wait(30)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
