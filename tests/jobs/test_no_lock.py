@@ -13,6 +13,7 @@ import pytest
 
 from voiceapi_async import UnknownVoiceError as SDKUnknownVoiceError
 from voiceapi_async import VoiceClient
+from voiceapi_async._resources._voices import _close_names
 from voiceapi_async.emulator import Emulator
 from voiceapi_async.jobs import (
     JOURNAL_NAME,
@@ -174,3 +175,9 @@ async def test_a_plan_of_a_journaled_job_leaves_its_directory_untouched(
     plan = await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).plan()
     assert plan.items == 4 and plan.remaining_charge < plan.estimated_charge
     assert {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in out.iterdir()} == before
+
+
+def test_the_issues_example_clover_wren_suggests_clover_meadow() -> None:
+    names = ["clover meadow", "cedar grove", "oliver wren", "aurora", "basil stone"]
+    assert "clover meadow" in _close_names("clover wren", names)
+    assert _close_names("cedar grov", names)[0] == "cedar grove"

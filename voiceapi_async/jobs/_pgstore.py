@@ -60,9 +60,6 @@ from ._store import (
 __all__ = ["LeaseLostError", "PostgresJobStore", "is_store_url", "redact_url"]
 
 SCHEMES = ("postgresql", "postgres")
-#: Meta keys each worker keeps for itself (where its poller's next pass starts).
-_WORKER_META = frozenset({"scan_from"})
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS voiceapi_job_meta (
     job TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (job, key)
@@ -270,12 +267,9 @@ class PostgresJobStore(JobStore):
 
     # -- meta and folders -------------------------------------------------------------------
 
-    def _meta_key(self, key: str) -> str:
-        return f"{key}@{self.worker}" if key in _WORKER_META else key
-
     async def get_meta(self, key: str) -> Any:
         value = await self._db.fetchval(
-            "SELECT value FROM voiceapi_job_meta WHERE job = $1 AND key = $2", self.job, self._meta_key(key)
+            "SELECT value FROM voiceapi_job_meta WHERE job = $1 AND key = $2", self.job, key
         )
         return json.loads(value) if value is not None else None
 
@@ -283,7 +277,7 @@ class PostgresJobStore(JobStore):
         await self._db.executemany(
             "INSERT INTO voiceapi_job_meta (job, key, value) VALUES ($1, $2, $3)"
             " ON CONFLICT (job, key) DO UPDATE SET value = excluded.value",
-            [(self.job, self._meta_key(k), json.dumps(v)) for k, v in values.items()],
+            [(self.job, k, json.dumps(v)) for k, v in values.items()],
         )
 
     async def folder(self, rel_dir: str) -> str | None:
