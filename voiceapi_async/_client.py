@@ -7,6 +7,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
@@ -380,11 +381,17 @@ class VoiceClient:
         """Download ``url`` to a file, or into a directory under the server's file name.
 
         ``destination`` is a directory when it exists as one or ends with a path separator
-        (then it is created if missing).  A connection that breaks mid-body is retried
-        from the start by the transport, like any GET.
+        (then it is created if missing, as is a file's missing folder).  A connection that
+        breaks mid-body is retried from the start by the transport, like any GET.
         """
-        if _names_a_directory(destination):
-            await aiofiles.os.makedirs(destination, exist_ok=True)
+        folder = destination if _names_a_directory(destination) else Path(destination).parent
+        try:  # before the request: a destination that cannot be written is not worth a download
+            await aiofiles.os.makedirs(folder, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidRequestError(
+                f"cannot download into {os.fspath(folder)!r}: it, or a folder above it, is a file; "
+                "pass a directory or a file path whose folders are directories"
+            ) from None
 
         async def write(response: aiohttp.ClientResponse) -> DownloadedFile:
             return await write_stream(response, destination, name_in_dir=server_filename(response, fallback_name))

@@ -228,6 +228,18 @@ async def test_a_trailing_separator_means_into_this_directory(
     assert as_file.path == tmp_path / "named.wav" and as_file.path.is_file()
 
 
+@pytest.mark.parametrize("where", ["a-file/", "a-file/take.wav", "a-file/deeper/"])
+async def test_a_destination_under_a_file_is_refused_before_any_request(
+    small_client: VoiceClient, mocked: aioresponses, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "a-file").write_bytes(b"not a folder")
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    with pytest.raises(InvalidRequestError, match=r"cannot download into .*a-file.*is a file"):
+        await small_client.recordings.download(RECORDING["url"], f"{tmp_path}/{where}")
+    assert not mocked.requests, "nothing was downloaded only to be thrown away"
+    assert (tmp_path / "a-file").read_bytes() == b"not a folder"
+
+
 async def test_a_download_broken_mid_body_is_retried_by_the_transport(
     fake_time: FakeTime, mocked: aioresponses, tmp_path: Path
 ) -> None:
