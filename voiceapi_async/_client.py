@@ -59,6 +59,11 @@ _UNSET: Any = object()
 
 def _check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
+    if "@" in parts.netloc:  # the URL is not repeated: it holds a secret
+        raise InvalidRequestError(
+            "base_url must not carry credentials (user:password@host): it shows in reprs, messages "
+            "and logs; pass api_key=, or default_headers= for a gateway's own header"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequestError(f"base_url must be an http(s) URL, not {base_url!r}")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

@@ -125,6 +125,9 @@ def test_invalid_config_is_reported_before_any_request() -> None:
         VoiceClient(api_key="k", base_url=BASE, max_retries=-1)
     with pytest.raises(InvalidRequestError, match="base_url"):
         VoiceClient(api_key="k", base_url="ftp://x")
+    with pytest.raises(InvalidRequestError, match="must not carry credentials") as info:
+        VoiceClient(api_key="k", base_url="https://gateway-user:hunter2-SECRET@api.example.com")
+    assert "SECRET" not in str(info.value)
 
 
 def test_logger_is_the_package_logger() -> None:
