@@ -71,6 +71,23 @@ def _disposition(value: str) -> tuple[str | None, str | None] | None:
 
 
 def _part_head(block: bytes) -> tuple[str | None, str | None] | None:
+    """``_read_part_head``, remembered: a client sends the same header lines for its text fields every time."""
+    try:
+        return _HEADS[block]
+    except KeyError:
+        pass
+    found = _read_part_head(block)
+    if len(_HEADS) >= _HEADS_KEPT:
+        _HEADS.clear()
+    _HEADS[block] = found
+    return found
+
+
+_HEADS: dict[bytes, tuple[str | None, str | None] | None] = {}
+_HEADS_KEPT = 1024
+
+
+def _read_part_head(block: bytes) -> tuple[str | None, str | None] | None:
     """``(name, filename)`` from a part's header lines, or ``None`` if they are not the plain kind."""
     seen: set[bytes] = set()
     found: tuple[str | None, str | None] = (None, None)
