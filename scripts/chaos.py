@@ -59,6 +59,20 @@ FAULTS: dict[str, Any] = {
 REPORTS = ("report.json", "report.csv")
 FAST_POLL = ("--poll-interval", "0.05")  # conversions take 0.05-0.1 s here
 RUN_TIMEOUT = 600.0
+#: What the last line adds up over the trials.
+TOTALS = [
+    "kills",
+    "dup_uploads",
+    "dup_orders",
+    "paid_twice",
+    "lost",
+    "truncated",
+    "journal_mismatch",
+    "stray",
+    "errors_5xx",
+    "resets",
+    "bursts_429",
+]
 
 
 class EmulatorProcess:
@@ -150,7 +164,10 @@ def run_cli(emu: EmulatorProcess, args: list[str], log: IO[str]) -> int:
 
 
 def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random.Random, kill_after: int | None) -> str:
-    """One run under faults, a burst of 2-12 429s armed now and then; SIGKILLed ``kill_after`` requests in (if it lasts)."""
+    """One run under faults, a burst of 2-12 429s armed now and then; SIGKILLed ``kill_after`` requests in (if it lasts).
+
+    Returns ``exit N`` or ``killed@uU/oO/dD``: the server's uploads, orders and downloads so far.
+    """
     start = time.monotonic()
     target = emu.counters()["requests_total"] + kill_after if kill_after is not None else None
     next_burst = start + rng.uniform(0.1, 2.0)
@@ -164,8 +181,10 @@ def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                log.write("[SIGKILL]\n")
-                return "killed"
+                c = emu.counters()  # where the kill landed: uploads, orders, downloads the server had seen
+                where = f"u{c['uploads_total']}/o{c['orders_total']}/d{c['requests_by_route'].get('files.get', 0)}"
+                log.write(f"[SIGKILL at {where}]\n")
+                return f"killed@{where}"
         if now >= next_burst:  # the next one once this one is surely over (each 429 asks for 1 s)
             burst = rng.randint(2, 12)
             emu.set_faults(**FAULTS, burst_429=burst, seed=rng.getrandbits(32))
@@ -193,7 +212,7 @@ def trial(seed: int, files: int, kills: int, work: Path) -> dict[str, Any]:
             args = ["convert", str(work / "in"), "--voice", voice, "--out", str(out), "--plain", *FAST_POLL]
             emu.set_faults(**FAULTS, seed=rng.getrandbits(32))
             runs = [faulted_run(emu, args, log, rng, rng.randint(1, left_to_do(emu, files))) for _ in range(kills)]
-            killed = runs.count("killed")
+            killed = sum(run.startswith("killed") for run in runs)
             runs.append(faulted_run(emu, args, log, rng, None))  # to its end, faults still on
             faulted = emu.counters()
             emu.set_faults()  # off
@@ -303,6 +322,8 @@ def check(emu: EmulatorProcess, inputs: dict[str, bytes], out: Path, files: int)
             journal_mismatch += 1
             problems.append(f"{name}: journal size {output.size} != {len(got)} on disk")
 
+    if len(delivered) != len(inputs):  # two items sharing an output path, or outputs missing
+        problems.append(f"{len(delivered)} distinct output files for {len(inputs)} inputs")
     left = {p for p in out.rglob("*") if p.is_file()} - delivered
     stray = sorted(
         str(p.relative_to(out)) for p in left if not p.name.startswith(JOURNAL_NAME) and p.name not in REPORTS
@@ -403,7 +424,7 @@ def main() -> int:
         t0 = time.monotonic()
         result = trial(seed, args.files, args.kills, work)
         problems = result.pop("problems")
-        for key in ("kills", "dup_uploads", "dup_orders", "paid_twice", "lost", "truncated", "journal_mismatch"):
+        for key in TOTALS:
             totals[key] += result[key]
         bad += bool(problems)
         fields = " ".join(f"{k}={v}" for k, v in result.items() if k != "runs")
