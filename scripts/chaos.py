@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import json
 import os
 import random
@@ -164,13 +165,13 @@ def run_cli(emu: EmulatorProcess, args: list[str], log: IO[str]) -> int:
 
 
 def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random.Random, kill_after: int | None) -> str:
-    """One run under faults, a burst of 2-12 429s armed now and then; SIGKILLed ``kill_after`` requests in (if it lasts).
+    """One run under faults, a burst of 2-10 429s armed every 10-40 s; SIGKILLed ``kill_after`` requests in (if it lasts).
 
     Returns ``exit N`` or ``killed@uU/oO/dD``: the server's uploads, orders and downloads so far.
     """
     start = time.monotonic()
     target = emu.counters()["requests_total"] + kill_after if kill_after is not None else None
-    next_burst = start + rng.uniform(0.1, 2.0)
+    next_burst = start + rng.uniform(0.1, 10.0)
     proc = cli(emu, args, log)
     while proc.poll() is None:
         now = time.monotonic()
@@ -185,10 +186,10 @@ def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random
                 where = f"u{c['uploads_total']}/o{c['orders_total']}/d{c['requests_by_route'].get('files.get', 0)}"
                 log.write(f"[SIGKILL at {where}]\n")
                 return f"killed@{where}"
-        if now >= next_burst:  # the next one once this one is surely over (each 429 asks for 1 s)
-            burst = rng.randint(2, 12)
+        if now >= next_burst:  # the next one well after this one is over (each 429 asks for 1 s)
+            burst = rng.randint(2, 10)
             emu.set_faults(**FAULTS, burst_429=burst, seed=rng.getrandbits(32))
-            next_burst = now + burst + rng.uniform(2.0, 8.0)
+            next_burst = now + burst + rng.uniform(10.0, 30.0)
         time.sleep(0.01)
     return f"exit {wait(proc, log)}"
 
@@ -404,6 +405,7 @@ def main() -> int:
     parser.add_argument("--trial-seed", type=int, action="append", help="run only the trial of this seed (repeatable)")
     parser.add_argument("--no-locks", action="store_true", help="skip the nothing-locks-a-folder checks")
     parser.add_argument("--keep", action="store_true", help="keep each trial's folder (inputs, outputs, log.txt)")
+    parser.add_argument("--jobs", type=int, default=1, help="trials run at once (each has its own emulator)")
     args = parser.parse_args()
     bad = 0
     started = time.monotonic()
@@ -419,23 +421,31 @@ def main() -> int:
     master = random.Random(args.seed)
     seeds = args.trial_seed or [master.getrandbits(32) for _ in range(args.trials)]
     totals: collections.Counter[str] = collections.Counter()
-    for seed in seeds:
-        work = Path(tempfile.mkdtemp(prefix=f"voiceapi-chaos-{seed}-"))
-        t0 = time.monotonic()
-        result = trial(seed, args.files, args.kills, work)
-        problems = result.pop("problems")
-        for key in TOTALS:
-            totals[key] += result[key]
-        bad += bool(problems)
-        fields = " ".join(f"{k}={v}" for k, v in result.items() if k != "runs")
-        print(f"{'ok ' if not problems else 'BAD'}  {fields} ({time.monotonic() - t0:.0f} s)", flush=True)
-        print(f"     runs: {result['runs']}", flush=True)
-        for problem in problems[:10]:
-            print(f"     - {problem}", flush=True)
-        if args.keep:
-            print(f"     kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+
+    def one(seed: int) -> tuple[dict[str, Any], Path, float]:
+        work, t0 = Path(tempfile.mkdtemp(prefix=f"voiceapi-chaos-{seed}-")), time.monotonic()
+        try:
+            result = trial(seed, args.files, args.kills, work)
+        except Exception as exc:  # e.g. an emulator that did not start: a bad trial, not the end of the others
+            result = {"seed": seed, "runs": "-", "problems": [f"the trial crashed: {exc!r}"]}
+        return result, work, time.monotonic() - t0
+
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(one, seed) for seed in seeds]):
+            result, work, elapsed = future.result()
+            problems = result.pop("problems")
+            for key in TOTALS:
+                totals[key] += result.get(key, 0)
+            bad += bool(problems)
+            fields = " ".join(f"{k}={v}" for k, v in result.items() if k != "runs")
+            print(f"{'ok ' if not problems else 'BAD'}  {fields} ({elapsed:.0f} s)", flush=True)
+            print(f"     runs: {result['runs']}", flush=True)
+            for problem in problems[:10]:
+                print(f"     - {problem}", flush=True)
+            if args.keep:
+                print(f"     kept {work}")
+            else:
+                shutil.rmtree(work, ignore_errors=True)
     print(
         f"{len(seeds)} trials x {args.files} files: " + " ".join(f"{k}={v}" for k, v in totals.items())
         + f"; {'all checks held' if not bad else f'{bad} BAD'} ({time.monotonic() - started:.0f} s)"
