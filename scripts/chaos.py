@@ -165,13 +165,13 @@ def run_cli(emu: EmulatorProcess, args: list[str], log: IO[str]) -> int:
 
 
 def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random.Random, kill_after: int | None) -> str:
-    """One run under faults, a burst of 2-10 429s armed every 10-40 s; SIGKILLed ``kill_after`` requests in (if it lasts).
+    """One run under faults, a burst of 2-10 429s in its first 3 s, then every 7-25 s; SIGKILLed ``kill_after`` requests in (if it lasts).
 
     Returns ``exit N`` or ``killed@uU/oO/dD``: the server's uploads, orders and downloads so far.
     """
     start = time.monotonic()
     target = emu.counters()["requests_total"] + kill_after if kill_after is not None else None
-    next_burst = start + rng.uniform(0.1, 10.0)
+    next_burst = start + rng.uniform(0.0, 3.0)
     proc = cli(emu, args, log)
     while proc.poll() is None:
         now = time.monotonic()
@@ -189,7 +189,7 @@ def faulted_run(emu: EmulatorProcess, args: list[str], log: IO[str], rng: random
         if now >= next_burst:  # the next one well after this one is over (each 429 asks for 1 s)
             burst = rng.randint(2, 10)
             emu.set_faults(**FAULTS, burst_429=burst, seed=rng.getrandbits(32))
-            next_burst = now + burst + rng.uniform(10.0, 30.0)
+            next_burst = now + burst + rng.uniform(5.0, 15.0)
         time.sleep(0.01)
     return f"exit {wait(proc, log)}"
 
