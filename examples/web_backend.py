@@ -102,9 +102,14 @@ async def convert(request: web.Request) -> web.StreamResponse:
 
 async def _order_and_wait(client: VoiceClient, original: Recording, target: ConversionTarget) -> Recording:
     """The part that costs credits: it runs to the end even if the user has gone."""
-    original = await client.recordings.wait(original.id, interval=0.2, timeout=600)
+    # watch(), not wait(): the requests in flight share the client's rounds, one list call a
+    # round for the project however many users wait (wait() would poll each recording).
+    [original] = [r async for r in client.recordings.watch([original], interval=0.2, timeout=600)]
     orders = await client.orders.create(original.id, [target])
-    return await client.recordings.wait(orders[0].conversion_id, interval=0.2, timeout=600)
+    conversion = orders[0].conversion_id
+    watching = client.recordings.watch([conversion], project_id=original.project_id, interval=0.2, timeout=600)
+    [converted] = [r async for r in watching]
+    return converted
 
 
 async def _serve_with_emulator(port: int) -> None:
