@@ -78,6 +78,23 @@ async def test_watch_times_out_on_the_client_clock() -> None:
                 pass
 
 
+async def test_a_round_waiting_for_a_few_recordings_fetches_a_small_first_page() -> None:
+    """Newest first, what a round waits for is among the newest: it does not fetch and decode 200 recordings."""
+    async with Emulator(fast_config()) as emu, make_client(emu) as client:
+        folder_id, ids = await _conversions(client, emu, 15)  # 30 recordings in the folder
+        asked: list[int] = []
+        real_list = client.recordings.list
+
+        def counting_list(**kwargs: object) -> object:
+            asked.append(int(str(kwargs["limit"])))
+            return real_list(**kwargs)  # type: ignore[arg-type]
+
+        client.recordings.list = counting_list  # type: ignore[method-assign]
+        finished = [r.id async for r in client.recordings.watch(ids[-2:], folder_id=folder_id, interval=0.05)]
+    assert sorted(finished) == sorted(ids[-2:])
+    assert asked and all(limit < 30 for limit in asked)  # each round: one page, well short of the folder
+
+
 async def test_concurrent_watchers_share_one_list_call_per_project_a_round() -> None:
     """N watchers of one project (a web backend's N waiting requests) cost one list call a round, not N."""
     async with Emulator(fast_config()) as emu, make_client(emu) as client:

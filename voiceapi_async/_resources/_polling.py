@@ -24,6 +24,8 @@ __all__ = ["PAGE", "BulkPoller", "PollInterval", "Subscription", "scan_recording
 
 #: Recordings per list call (the API's maximum).
 PAGE = 200
+#: A pass's first page asks for twice what the round waits for, plus this room for others' new recordings.
+_FIRST_PAGE_ROOM = 24
 
 
 class PollInterval:
@@ -53,20 +55,24 @@ async def scan_recordings(
     folder_id: str | None = None,
     offset: int = 0,
     direction: str = "asc",
+    first_page: int = PAGE,
 ) -> AsyncGenerator[tuple[int, AsyncPage[Recording]], None]:
     """One pass over a project's (or folder's) recordings from ``offset``: ``(offset of the page, page)``.
 
     Ascending order keeps positions stable (a caller can resume where something was still
     pending); descending reaches recent recordings first.  Stop iterating to end the pass.
+    ``first_page``: the size of the first page (the others have ``PAGE``).
     """
+    limit = first_page
     while True:
         page = await recordings.list(
-            project_id=project_id, folder_id=folder_id, limit=PAGE, offset=offset, direction=direction
+            project_id=project_id, folder_id=folder_id, limit=limit, offset=offset, direction=direction
         )
         yield offset, page
         offset += len(page.list)
         if not page.list or offset >= page.pagination.count:
             return
+        limit = PAGE
 
 
 Scope = tuple["str | None", "str | None"]  # (folder_id, project_id): what one list call covers
@@ -208,8 +214,18 @@ class BulkPoller:
             self.pace.update(changed)
 
     async def _pass(self, scope: Scope, group: list[Subscription]) -> None:
-        """One newest-first pass over ``scope``, until each of ``group`` saw what it waits for."""
-        pages = scan_recordings(self._recordings, folder_id=scope[0], project_id=scope[1], direction="desc")
+        """One newest-first pass over ``scope``, until each of ``group`` saw what it waits for.
+
+        What a round waits for is mostly among the newest recordings (a job polls every
+        few hundredths of a second while its conversions finish), so the first page asks
+        for about twice as many as are waited for, not 200: a round that waits for a few
+        does not fetch and decode 200 recordings.  Further pages are full.
+        """
+        waited = sum(len(s._wanted) for s in group)
+        first = min(PAGE, 2 * waited + _FIRST_PAGE_ROOM)
+        pages = scan_recordings(
+            self._recordings, folder_id=scope[0], project_id=scope[1], direction="desc", first_page=first
+        )
         try:
             async with contextlib.aclosing(pages):
                 async for _, page in pages:
