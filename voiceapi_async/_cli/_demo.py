@@ -72,7 +72,7 @@ async def cmd_demo(args: argparse.Namespace, out: Output) -> int:
                 retry_delay=0.5,
                 max_conversion_retries=5,
             )
-            code = await run_job(job, out, dry_run=False, report=None, as_json=args.json)
+            code = await run_job(job, out, dry_run=False, report=None, as_json=args.json, options=vars(args))
     if not args.json:
         _show_outputs(out_dir, out)
     return code

@@ -277,7 +277,7 @@ async def cmd_convert(client: VoiceClient, args: argparse.Namespace, out: Output
         client, args.inputs, targets_from(args), args.out, **_audio_options(args), **_job_options(args)
     )
     with _fixes_named_as_flags("convert"):
-        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json, options=vars(args))
 
 
 async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:
@@ -294,7 +294,7 @@ async def cmd_tts(client: VoiceClient, args: argparse.Namespace, out: Output) ->
         **_job_options(args),
     )
     with _fixes_named_as_flags("tts"):
-        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json)
+        return await run_job(job, out, dry_run=args.dry_run, report=args.report, as_json=args.json, options=vars(args))
 
 
 async def cmd_plan(client: VoiceClient, args: argparse.Namespace, out: Output) -> int:

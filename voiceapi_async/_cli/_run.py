@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import msgspec
@@ -41,8 +41,24 @@ def show_plan_result(plan: JobPlan, out: Output, *, as_json: bool, force: bool =
     return EXIT_CREDITS
 
 
-async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | None, as_json: bool) -> int:
-    """Plan (``dry_run``: only that), then run with progress; reports and a summary are written even when stopped."""
+async def run_job(
+    job: BaseJob,
+    out: Output,
+    *,
+    dry_run: bool,
+    report: str | None,
+    as_json: bool,
+    options: Collection[str] | None = None,
+) -> int:
+    """Plan (``dry_run``: only that), then run with progress; reports and a summary are written even when stopped.
+
+    ``options``: the command's options (argparse ``dest`` names, ``None``: those of ``convert``),
+    so that advice names only options the command takes (``demo`` takes no ``--force``).
+    """
+
+    def takes(option: str) -> bool:
+        return options is None or option in options
+
     try:
         paths = report_paths(report, job.output_dir)
     except ValueError as exc:
@@ -50,11 +66,14 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
         return EXIT_USAGE
     plan = await job.plan()
     if plan.items == 0:
-        where = "check the file's texts" if isinstance(job, TTSJob) else "check the path and --include/--exclude"
+        if isinstance(job, TTSJob):
+            where = "check the file's texts"
+        else:
+            where = "check the path and --include/--exclude" if takes("include") else "check the inputs"
         out.error(f"nothing to do: no inputs found ({where})")
         return EXIT_USAGE
     if dry_run or not (plan.affordable or job.force):
-        return show_plan_result(plan, out, as_json=as_json, force=job.force)
+        return show_plan_result(plan, out, as_json=as_json, force=job.force, can_force=takes("force"))
     out.message(
         f"{plan.items} items ({plan.invalid} invalid), {plan.total_duration:.1f} s of audio, "
         f"{plan.conversions_per_item} conversions each: about {plan.remaining_charge:.1f} s to pay"
@@ -77,7 +96,7 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
             except JobStoppedError as exc:
                 stopped = exc
             except CostGuardError as exc:  # the credits went down between the plan and the run
-                return show_plan_result(exc.plan, out, as_json=as_json)
+                return show_plan_result(exc.plan, out, as_json=as_json, can_force=takes("force"))
     summary = job.summary
     assert summary is not None
     if job.store_url is not None:  # a job shared on PostgreSQL: where each worker put each output
@@ -86,7 +105,7 @@ async def run_job(job: BaseJob, out: Output, *, dry_run: bool, report: str | Non
         # No journal: the run stopped before it started (e.g. a 401 while checking), nothing to report on.
         written = write_reports(read_journal(job.journal_path), paths, summary) if job.journal_path.is_file() else []
     _show_result(summary, out, job.output_dir, written, as_json)
-    return _exit_code(summary, stopped, out)
+    return _exit_code(summary, stopped, out, key_flag=takes("api_key"))
 
 
 async def _consume(job: BaseJob, view: ProgressView) -> None:
@@ -125,13 +144,14 @@ def _show_result(summary: JobSummary, out: Output, output_dir: Path, reports: li
         show_summary(summary, out, output_dir=output_dir, reports=reports)
 
 
-def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output) -> int:
+def _exit_code(summary: JobSummary, stopped: JobStoppedError | None, out: Output, *, key_flag: bool = True) -> int:
     if stopped is not None:
         auth = isinstance(stopped.__cause__, AuthenticationError)
         if isinstance(stopped.__cause__, RateLimitStoreError):
             out.error(f"{stopped.__cause__} — check the Redis server (VOICEAPI_RATE_LIMIT_URL); {RESUME_HINT}")
             return EXIT_NETWORK
-        fix = "check --api-key / VOICEAPI_API_KEY" if auth else "top up the account's credits"
+        key = "check --api-key / VOICEAPI_API_KEY" if key_flag else "check the API key"
+        fix = key if auth else "top up the account's credits"
         out.error(f"{stopped.__cause__ or stopped} — {fix}; {RESUME_HINT}")
         return EXIT_AUTH if auth else EXIT_CREDITS
     if summary.status is JobStatus.CANCELLED:
