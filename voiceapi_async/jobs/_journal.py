@@ -136,25 +136,24 @@ def _check_version(db: sqlite3.Connection, path: Path) -> bool:
 
 
 def _settle(db: sqlite3.Connection, seq: int) -> ItemStage | None:
-    """``settle_item`` inside a transaction."""
-    if db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0] != ItemStage.CONVERTING:
-        return None
+    """``settle_item`` inside a transaction: two statements (it runs for every downloaded output)."""
     rows = db.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
-    if not rows or any(r["stage"] not in FINAL_OUTPUT_STAGES for r in rows):
+    if not rows or any(stage not in FINAL_OUTPUT_STAGES for stage, _ in rows):
         return None
-    errors = [r["error"] or "failed" for r in rows if r["stage"] == OutputStage.FAILED]
+    errors = [error or "failed" for stage, error in rows if stage == OutputStage.FAILED]
     outcome = ItemStage.FAILED if errors else ItemStage.DONE
-    db.execute(
-        "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
+    settled = db.execute(
+        "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ? AND stage = ?",
         (
             outcome,
             Step.CONVERT if errors else None,
             "; ".join(dict.fromkeys(errors)) if errors else None,
             time.time(),
             seq,
+            ItemStage.CONVERTING,
         ),
     )
-    return outcome
+    return outcome if settled.rowcount else None  # an item no longer converting is left as it is
 
 
 # -- the read-only view (``read_journal``) ------------------------------------------------------
