@@ -244,7 +244,7 @@ class Recordings(Resource):
     ) -> Recording:
         """Poll one recording until it is ``done`` or ``error`` (backing off while it is not).
 
-        For many recordings use ``watch()``: one list call per folder answers for up to 200.
+        For many recordings (or many waiting requests) use ``watch()``: one list call per project a round answers for all.
         """
         return await poll_until_final(
             self._client._transport,
