@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import functools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .._errors import InvalidRequestError, UnknownVoiceError
@@ -33,6 +35,17 @@ SEARCH_MAX_LIMIT = 10
 
 FilterValue = Any  # one value or a list of them
 
+#: How ``Voices.list`` checks each of its sort and filter options (filters take one value or a list).
+_LIST_FILTERS: dict[str, Callable[..., Any]] = {
+    "sort": functools.partial(check_enum, enum=VoiceSortField),
+    "direction": functools.partial(check_enum, enum=Direction),
+    "visibility": functools.partial(check_enums, enum=Visibility),
+    "species": functools.partial(check_enums, enum=Species),
+    "gender": functools.partial(check_enums, enum=Gender),
+    "age_group": functools.partial(check_enums, enum=AgeGroup),
+    "pitch_group": functools.partial(check_enums, enum=PitchGroup),
+}
+
 
 class Voices(Resource):
     def list(
@@ -53,19 +66,21 @@ class Voices(Resource):
 
         Each filter takes one value or a list.
         """
-        nationalities = [nationality] if isinstance(nationality, str) else nationality
-        params = {
-            "limit": check_limit(limit, VOICES_MAX_LIMIT),
-            "offset": check_offset(offset),
-            "sort": check_enum(sort, VoiceSortField, field="sort"),
-            "direction": check_enum(direction, Direction, field="direction"),
-            "visibility": check_enums(visibility, Visibility, field="visibility"),
-            "species": check_enums(species, Species, field="species"),
-            "gender": check_enums(gender, Gender, field="gender"),
-            "age_group": check_enums(age_group, AgeGroup, field="age_group"),
-            "pitch_group": check_enums(pitch_group, PitchGroup, field="pitch_group"),
-            "nationality": builtins.list(nationalities) if nationalities else None,
+        params: dict[str, Any] = {"limit": check_limit(limit, VOICES_MAX_LIMIT), "offset": check_offset(offset)}
+        filters = {
+            "sort": sort,
+            "direction": direction,
+            "visibility": visibility,
+            "species": species,
+            "gender": gender,
+            "age_group": age_group,
+            "pitch_group": pitch_group,
         }
+        for name, value in filters.items():  # only those given: the query is built from each (B1)
+            if value is not None:
+                params[name] = _LIST_FILTERS[name](value, field=name)
+        if nationality is not None:
+            params["nationality"] = [nationality] if isinstance(nationality, str) else builtins.list(nationality)
         return self._client._paginate("/api/v2/voices", Voice, params, default_limit=25)
 
     async def search(self, name: str, *, limit: int | None = None) -> builtins.list[Voice]:
