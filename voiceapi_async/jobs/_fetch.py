@@ -70,16 +70,14 @@ class Downloader:
 
     async def _download_one(self, out: OutputRow, file_name: str) -> None:
         journal = self.ctx.journal
+        # Outputs are queued only once journaled ``converted`` (by the poller, or the feed of an
+        # earlier run's), one at a time (``_downloading``), and nothing but this worker changes a
+        # converted output, except the end of its item (``fail_item`` fails its outputs too): the
+        # item's stage is the one thing to read again.
         item = await journal.item(out.item_seq)
-        current = next((o for o in await journal.outputs_of(out.item_seq) if o.target == out.target), None)
-        if (
-            item.stage is not ItemStage.CONVERTING
-            or current is None
-            or current.stage is not OutputStage.CONVERTED
-            or out.recording_id is None
-        ):
+        if item.stage is not ItemStage.CONVERTING or out.stage is not OutputStage.CONVERTED or out.recording_id is None:
             return
-        url = current.url
+        url = out.url
         relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
         destination = os.path.join(self._output, relative)
         if (out.item_seq, out.target) in self._resumed:  # a download of this run removes its own partial

@@ -138,7 +138,8 @@ class Poller:
                 target = self.ctx.target_name(item, out.target)
                 event = ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id)
                 await self.ctx.emit(event)
-            await self._downloads.put((msgspec.structs.replace(out, url=recording.url), recording.file_name or ""))
+            converted = msgspec.structs.replace(out, stage=OutputStage.CONVERTED, url=recording.url)
+            await self._downloads.put((converted, recording.file_name or ""))
             return False, True
         if state == RecordingState.ERROR:
             if out.retries < self.ctx.opts.max_conversion_retries:
