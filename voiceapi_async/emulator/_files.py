@@ -28,8 +28,10 @@ from ._upload import write_file
 __all__ = ["audio_in_memory", "build_zip", "ensure_audio", "ensure_waveform", "send_file", "send_sample"]
 
 _KEEP_EXPORTS = 8
-#: Conversions of WAVs kept in memory up to this size are rendered on the event loop (0.1 ms or so).
-INLINE_RENDER = 8 << 10
+#: Conversions of WAVs kept in memory up to this size are rendered on the event loop: the pitch shift
+#: is pure Python, so its cost grows with the samples (about 0.05 ms for B6's 76-byte files, 8 ms for
+#: 8 KiB on a busy machine); larger ones are rendered to a file in a worker thread.
+INLINE_RENDER = 2 << 10
 
 
 def send_file(path: str, content_type: str, attachment: str | None = None) -> web.FileResponse:
@@ -100,8 +102,8 @@ async def ensure_audio(store: Store, rec: RecRec) -> str:
 def audio_in_memory(store: Store, rec: RecRec) -> bytes | None:
     """The recording's audio if it is held in memory, or cheap to make there; else ``None`` (use ``ensure_audio``).
 
-    A small upload is kept in memory (``RecRec.data``); the conversion of a small WAV
-    kept so is rendered on the spot, a few microseconds, and kept too: no file, no thread.
+    A small upload is kept in memory (``RecRec.data``); the conversion of a tiny WAV kept
+    so (up to ``INLINE_RENDER`` bytes) is rendered on the spot and kept too: no file, no thread.
     """
     if rec.data is not None:
         return rec.data
