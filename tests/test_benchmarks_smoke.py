@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark suite: B1, B5 and B6 run end to end in a tiny mode.
+"""Smoke test of the benchmark suite: B1, B5 and B6 (and the emulator's B6 replay) run end to end in a tiny mode.
 
 Only the shape of the results is checked (keys present, numbers positive) — never a
 timing threshold: the figures of a tiny run mean nothing, and machines are noisy.
@@ -6,7 +6,10 @@ timing threshold: the figures of a tiny run mean nothing, and machines are noisy
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -15,7 +18,7 @@ pytest.importorskip("pydantic")
 pytest.importorskip("requests")
 
 from benchmarks import b1_overhead, b5_emulator, b6_pipeline
-from benchmarks._common import Options, machine, markdown
+from benchmarks._common import ROOT, Options, machine, markdown
 
 TINY = Options(tiny=True, runs=1, verbose=False)
 
@@ -56,3 +59,13 @@ def test_b6_tiny_runs_the_job_and_the_raw_pipeline_on_the_same_files() -> None:
     assert _positive(run["raw"]["cpu"]) and _positive(run["job"]["cpu"]) and _positive(run["job"]["emulator_cpu"])
     assert [g.unit for g in result.goals] == ["x", "files/s", "files/s"]
     assert all(_positive(g.value) for g in result.goals)
+
+
+def test_emu_load_replays_b6_requests_against_an_emulator_process() -> None:
+    """A subprocess: the driver pins its process to the client core."""
+    command = [sys.executable, "-m", "benchmarks._emu_load", "--files", "48", "--warmup", "16"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]  # it checks every round's conversions were listed done
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["files"] == 48 and result["instructions_per_file"] is None
+    assert result["emulator_cpu_ms_per_file"] >= 0  # clock ticks: a few files may cost less than one
