@@ -25,7 +25,9 @@ from typing import Any, TypeVar
 __all__ = ["run_blocking"]
 
 T = TypeVar("T")
-MAX_THREADS = 8
+#: As many as the default executor would have (``min(32, cores + 4)``), and at least 8:
+#: fsyncs wait on the disk, and several overlap (B6 downloads 16 at a time).
+MAX_THREADS = max(8, min(32, (os.cpu_count() or 1) + 4))
 IDLE_SECONDS = 30.0
 
 _Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
