@@ -115,7 +115,8 @@ async def test_concurrent_watchers_share_one_list_call_per_project_a_round() -> 
         got = await asyncio.gather(*(one_watcher(stale[i % 4 :] + stale[: i % 4]) for i in range(8)))
         after = emu.counters.snapshot()["requests_by_route"]
     assert all(sorted(g) == sorted(ids) for g in got)
-    assert after["recordings.list"] - before["recordings.list"] == 1 == len(sleeps)  # one round served all 8
+    # the first watch() may have found every conversion final by its fetch and listed nothing
+    assert after["recordings.list"] - before.get("recordings.list", 0) == 1 == len(sleeps)  # one round served all 8
     assert after.get("recordings.get", 0) == before.get("recordings.get", 0)
 
 
