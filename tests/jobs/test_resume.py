@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,26 @@ async def test_key_revoked_mid_run_stops_then_resumes(
     assert summary.done == 12
     snap = emu.counters.snapshot()
     assert snap["uploads_total"] == 12 and snap["orders_total"] == 12
+
+
+async def test_a_rerun_waits_for_conversions_an_earlier_run_ordered_in_a_later_round(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str]
+) -> None:
+    """Poll rounds restart at 0 in each run: an output journaled in round 1000 of a killed run
+    was not awaited until the re-run's own count passed 1000, and the newest-first pass, its
+    first page sized to what is awaited, never reached it: the re-run polled for ever (found by
+    scripts/chaos.py)."""
+    make_tree(tmp_path / "in", 40)
+    out = tmp_path / "out"
+    assert (
+        await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).run_to_completion()
+    ).done == 40
+    # The oldest item, as a run killed in its poll round 1000 left it: ordered, still awaited.
+    with sqlite3.connect(out / ".voiceapi-job.sqlite") as db:
+        db.execute("UPDATE items SET stage = 'converting' WHERE seq = 1")
+        db.execute(
+            "UPDATE outputs SET stage = 'processing', since_round = 1000, url = NULL, path = NULL WHERE item_seq = 1"
+        )
+    summary = await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).run_to_completion()
+    assert summary.status is JobStatus.COMPLETED and summary.done == 40
+    assert summary.requests_by_endpoint.get("GET /api/recordings", 0) <= 3  # 1000 rounds without the fix

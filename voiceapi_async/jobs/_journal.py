@@ -694,7 +694,7 @@ class Journal(JobStore):
         def get(db: sqlite3.Connection) -> list[str]:
             rows = db.execute(
                 "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE o.stage IN (?, ?) AND i.stage = ? AND o.since_round < ?",
+                " WHERE o.stage IN (?, ?) AND i.stage = ? AND o.since_round <> ?",
                 (*WATCHED_OUTPUT_STAGES, ItemStage.CONVERTING, before_round),
             )
             return [r[0] for r in rows]

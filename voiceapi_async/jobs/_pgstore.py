@@ -566,7 +566,7 @@ class PostgresJobStore(JobStore):
         rows = await self._db.fetch(
             "SELECT o.recording_id FROM voiceapi_job_outputs o JOIN voiceapi_job_items i"
             " ON i.job = o.job AND i.seq = o.item_seq WHERE o.job = $1 AND i.lease_owner = $2"
-            " AND i.lease_until > now() AND o.stage = ANY($3::text[]) AND i.stage = $4 AND o.since_round < $5",
+            " AND i.lease_until > now() AND o.stage = ANY($3::text[]) AND i.stage = $4 AND o.since_round <> $5",
             self.job,
             self.worker,
             [str(s) for s in WATCHED_OUTPUT_STAGES],

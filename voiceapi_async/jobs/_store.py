@@ -214,7 +214,11 @@ class JobStore(Protocol):
         active items whose original is one of ``errored`` (by original id)."""
 
     async def watched(self, before_round: int) -> list[str]:
-        """Recordings awaited, known before round ``before_round`` started."""
+        """Recordings awaited, but those journaled during round ``before_round`` (the listing may predate them).
+
+        Not ``since_round < before_round``: rounds restart at 0 in each run (and worker), so an
+        output an earlier run journaled in a later round is awaited too.
+        """
 
     async def has_watched(self) -> bool: ...
 
