@@ -36,19 +36,25 @@ async def _conversions(client: VoiceClient, emu: Emulator, n: int) -> tuple[str,
     return folder.id, ids
 
 
+def _count_rounds(client: VoiceClient) -> list[float]:
+    """The client's waits between rounds, recorded as they happen (the waits themselves still real)."""
+    rounds: list[float] = []
+    real_sleep = client._transport._sleep
+
+    async def counting_sleep(seconds: float) -> None:
+        rounds.append(seconds)
+        await real_sleep(seconds)
+
+    client._transport._sleep = counting_sleep
+    return rounds
+
+
 async def test_watch_yields_each_recording_once_final_with_one_list_call_a_round() -> None:
     config = fast_config(conversion_delay=(0.05, 0.4))
     async with Emulator(config) as emu, make_client(emu) as client:
         folder_id, ids = await _conversions(client, emu, 6)
         before = emu.counters.snapshot()["requests_by_route"]
-        rounds: list[float] = []
-        real_sleep = client._transport._sleep
-
-        async def counting_sleep(seconds: float) -> None:
-            rounds.append(seconds)
-            await real_sleep(seconds)
-
-        client._transport._sleep = counting_sleep
+        rounds = _count_rounds(client)
         finished: list[Recording] = [r async for r in client.recordings.watch(ids, folder_id=folder_id, interval=0.05)]
         after = emu.counters.snapshot()["requests_by_route"]
     assert sorted(r.id for r in finished) == sorted(ids)
@@ -151,14 +157,7 @@ async def test_a_job_and_a_watcher_on_its_project_share_the_rounds(tmp_path: Pat
         original = await client.recordings.create(folder.id, wav_bytes(0.2, 300), label="watched")
         conversion = (await client.orders.create(original.id, [ConversionTarget(voice_id=voice.id)]))[0]
         make_tree(tmp_path / "in", 3)
-        rounds: list[float] = []
-        real_sleep = client._transport._sleep
-
-        async def counting_sleep(seconds: float) -> None:
-            rounds.append(seconds)
-            await real_sleep(seconds)
-
-        client._transport._sleep = counting_sleep
+        rounds = _count_rounds(client)
         before = emu.counters.snapshot()["requests_by_route"].get("recordings.list", 0)
         job = BatchConvertJob(client, tmp_path / "in", [voice.name], tmp_path / "out", poll_interval=0.05)
 
