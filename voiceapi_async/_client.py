@@ -7,18 +7,16 @@ import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from ssl import SSLContext
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import aiofiles.os
 import aiohttp
 
 from ._auth import Credentials
 from ._config import RetryPolicy, Timeout
-from ._downloads import ByteStream, DownloadedFile, server_filename, write_stream
+from ._downloads import ByteStream, DownloadedFile, DownloadFolders, server_filename, write_stream
 from ._errors import InvalidRequestError
 from ._models import Health, Page
 from ._pagination import AsyncPage, AsyncPaginator
@@ -163,6 +161,7 @@ class VoiceClient:
             proxy=proxy,
             ssl=ssl,
         )
+        self._folders = DownloadFolders()
         self._init_resources()
 
     def _init_resources(self) -> None:
@@ -238,6 +237,7 @@ class VoiceClient:
         query = _query_string(extra_query) if extra_query else ""
         copy = object.__new__(VoiceClient)
         copy._transport = self._transport
+        copy._folders = self._folders
         copy._options = CallOptions(
             timeout=_as_timeout(timeout) if timeout is not None else opts.timeout,
             retry=_with_max_retries(policy, max_retries) if max_retries is not None else policy,
@@ -389,20 +389,16 @@ class VoiceClient:
         (then it is created if missing, as is a file's missing folder).  A connection that
         breaks mid-body is retried from the start by the transport, like any GET.
         """
-        folder = destination if _names_a_directory(destination) else Path(destination).parent
-        try:  # before the request: a destination that cannot be written is not worth a download
-            await aiofiles.os.makedirs(folder, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise InvalidRequestError(
-                f"cannot download into {os.fspath(folder)!r}: it, or a folder above it, is a file; "
-                "pass a directory or a file path whose folders are directories"
-            ) from None
+        folder = await self._folders.check(destination)  # before the request; once per folder
 
         async def write(response: aiohttp.ClientResponse) -> DownloadedFile:
             return await write_stream(response, destination, name_in_dir=server_filename(response, fallback_name))
 
         req = Request("GET", url, params=params, bucket=bucket)
-        return await self._transport.consume(req, write, opts=self._options)
+        try:
+            return await self._transport.consume(req, write, opts=self._options)
+        except (FileExistsError, NotADirectoryError):  # a checked folder replaced by a file since
+            raise self._folders.refused(folder) from None
 
     async def _iter_bytes(self, url: str, *, params: Params = None) -> AsyncIterator[bytes]:
         async with self._stream(url, params=params) as stream:
@@ -419,14 +415,6 @@ def _page_answer(item: Any) -> Any:
     if answer is None:
         answer = _page_answers[item] = Page[item] | list[item]  # type: ignore[valid-type]
     return answer
-
-
-_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep, "/") if sep)
-
-
-def _names_a_directory(destination: str | os.PathLike[str]) -> bool:
-    """A destination ending with a path separator (``"out/"``) means "into this directory"."""
-    return os.fspath(destination).endswith(_SEPARATORS)
 
 
 def _shown_path(url: str) -> str:

@@ -23,11 +23,14 @@ from ._blocking import run_blocking
 from ._errors import APIConnectionError, APITimeoutError, InvalidRequestError
 from ._transport import TIMEOUT_ERRORS, TRANSPORT_ERRORS
 
-__all__ = ["ByteStream", "DownloadedFile", "safe_filename", "write_stream"]
+__all__ = ["ByteStream", "DownloadFolders", "DownloadedFile", "safe_filename", "write_stream"]
 
 CHUNK_SIZE = 256 * 1024
+#: How many folders a client remembers having made or checked for downloads (then the oldest is forgotten).
+KNOWN_FOLDERS = 1024
 _partials = itertools.count()
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep, "/") if sep)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,62 @@ def safe_filename(name: str | None, fallback: str) -> str:
     if not name or set(name) <= {"."}:
         return fallback
     return name[:200]
+
+
+def _make_folder(folder: str) -> None:
+    os.makedirs(folder, exist_ok=True)
+
+
+def _under_a_file(folder: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"cannot download into {folder!r}: it, or a folder above it, is a file; "
+        "pass a directory or a file path whose folders are directories"
+    )
+
+
+class DownloadFolders:
+    """The folders a client made or checked for its downloads: each is checked once, not per download.
+
+    The check (make the folder, or refuse a destination under a file before any request)
+    is a thread hop, and hops are what a download's CPU goes to (benchmark B6: a folder
+    of thousands of outputs).  A folder removed since it was checked is made again by
+    the write itself (``_open_partial``); one replaced by a file fails the write, which
+    forgets it, so the next download is refused before its request again.  A relative
+    folder is remembered by its name, as given.
+    """
+
+    def __init__(self, limit: int = KNOWN_FOLDERS) -> None:
+        self._known: dict[str, None] = {}  # insertion-ordered: the oldest is forgotten first
+        self._limit = limit
+
+    async def check(self, destination: str | os.PathLike[str]) -> str:
+        """The folder ``destination`` is written into, made if missing; ``InvalidRequestError`` if under a file.
+
+        ``destination`` ending with a path separator is that folder itself.
+        """
+        path = os.fspath(destination)
+        folder = path if path.endswith(_SEPARATORS) else os.path.dirname(path) or os.curdir
+        if folder in self._known:
+            return folder
+        try:
+            await run_blocking(_make_folder, folder)
+        except (FileExistsError, NotADirectoryError):
+            raise _under_a_file(folder) from None
+        if len(self._known) >= self._limit:
+            del self._known[next(iter(self._known))]
+        self._known[folder] = None
+        return folder
+
+    def refused(self, folder: str) -> InvalidRequestError:
+        """The error for a write that found ``folder`` (checked before) under a file now; it is forgotten."""
+        self._known.pop(folder, None)
+        return _under_a_file(folder)
+
+    def __contains__(self, folder: object) -> bool:
+        return folder in self._known
+
+    def __len__(self) -> int:
+        return len(self._known)
 
 
 def server_filename(response: aiohttp.ClientResponse, fallback: str) -> str:
@@ -122,45 +181,75 @@ class ByteStream:
         return f"<ByteStream {self._method} {self._path} status={self.status} {state}>"
 
 
-def _open_partial(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, BinaryIO]:
-    """The final path, its temporary name next to it and that file, opened.
+#: Flags for a new temporary file, as ``open(name, "wb")`` (binary on Windows too).
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_pid = os.getpid()
+
+
+def _after_fork() -> None:  # a child's temporary names carry its own pid
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _open_partial(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, int]:
+    """The final path, its temporary name next to it and that file, open (a descriptor).
 
     The temporary name is ``.<name>.<pid><n>.part`` (unique, no random bytes needed).
-    The folder is made only when the open finds it missing (once per folder).  Plain
-    strings, not ``Path``: this runs for every downloaded file (B6).
+    The folder is made only when the open finds it missing (a folder removed since the
+    client checked it).  Plain strings and ``os`` calls, not ``Path`` and ``open()``:
+    this runs for every downloaded file (B6), and each system call in a worker thread
+    lets the event loop's thread take the GIL (``open()`` makes three more than needed).
     """
     target = os.fspath(destination)
-    if name_in_dir is not None and os.path.isdir(target):
+    if name_in_dir is not None and (target.endswith(_SEPARATORS) or os.path.isdir(target)):
         target = os.path.join(target, name_in_dir)
     folder, name = os.path.split(target)
-    partial = os.path.join(folder, f".{name}.{os.getpid():x}{next(_partials):x}.part")
+    partial = os.path.join(folder, f".{name}.{_pid:x}{next(_partials):x}.part")
     try:
-        return target, partial, open(partial, "wb")
+        return target, partial, os.open(partial, _CREATE_FLAGS, 0o666)
     except FileNotFoundError:
         if not folder:
             raise
         os.makedirs(folder, exist_ok=True)
-        return target, partial, open(partial, "wb")
-
-
-def _finish(f: BinaryIO, chunks: list[bytes], partial: str, target: str) -> None:
-    """Write what is left, make it durable and rename it into place: one thread hop."""
-    with f:
-        for chunk in chunks:
-            f.write(chunk)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, target)
+        return target, partial, os.open(partial, _CREATE_FLAGS, 0o666)
 
 
 def _write_whole(destination: str | os.PathLike[str], name_in_dir: str | None, chunks: list[bytes]) -> str:
-    target, partial, f = _open_partial(destination, name_in_dir)
+    """A whole (small) body written, made durable and renamed into place: one thread hop, six system calls."""
+    target, partial, fd = _open_partial(destination, name_in_dir)
     try:
-        _finish(f, chunks, partial, target)
+        try:
+            view = memoryview(b"".join(chunks))
+            while view:  # one write, unless the disk takes less
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, target)
     except BaseException:
-        _discard(f, partial)
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
         raise
     return target
+
+
+def _open_file(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, BinaryIO]:
+    """``_open_partial`` with a file object, for a large body written over several hops.
+
+    A file object, not a descriptor, between hops: closing it waits for a write still
+    running in another thread (a cancelled download), where a closed descriptor's
+    number could meanwhile be reused by another file.
+    """
+    target, partial, fd = _open_partial(destination, name_in_dir)
+    try:
+        return target, partial, open(fd, "wb")
+    except BaseException:
+        _discard(fd, partial)
+        raise
 
 
 def _write_chunks(f: BinaryIO, chunks: list[bytes]) -> None:
@@ -168,9 +257,21 @@ def _write_chunks(f: BinaryIO, chunks: list[bytes]) -> None:
         f.write(chunk)
 
 
-def _discard(f: BinaryIO, partial: str) -> None:
+def _finish(f: BinaryIO, chunks: list[bytes], partial: str, target: str) -> None:
+    """Write what is left, make it durable and rename it into place: one thread hop."""
+    with f:
+        _write_chunks(f, chunks)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, target)
+
+
+def _discard(f: BinaryIO | int, partial: str) -> None:
     with contextlib.suppress(OSError):
-        f.close()
+        if isinstance(f, int):
+            os.close(f)
+        else:
+            f.close()
     with contextlib.suppress(OSError):
         os.unlink(partial)
 
@@ -204,7 +305,7 @@ async def write_stream(
         _check_size(size, expected)
         target = await run_blocking(_write_whole, destination, name_in_dir, buffered)
         return DownloadedFile(_as_path(target, destination), size, response.content_type)
-    target, partial, f = await run_blocking(_open_partial, destination, name_in_dir)
+    target, partial, f = await run_blocking(_open_file, destination, name_in_dir)
     try:
         async for chunk in chunks:
             buffered.append(chunk)

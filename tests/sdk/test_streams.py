@@ -240,6 +240,74 @@ async def test_a_destination_under_a_file_is_refused_before_any_request(
     assert (tmp_path / "a-file").read_bytes() == b"not a folder"
 
 
+def _count_folder_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders the client checks (makes) before a download's request, in order."""
+    from voiceapi_async import _downloads
+
+    checked: list[str] = []
+    make = _downloads._make_folder
+
+    def counting(folder: str) -> None:
+        checked.append(folder)
+        make(folder)
+
+    monkeypatch.setattr(_downloads, "_make_folder", counting)
+    return checked
+
+
+@pytest.mark.parametrize("trailing", [True, False], ids=["into-folder", "file-path"])
+async def test_a_folder_is_checked_once_and_made_again_by_the_write_when_it_vanished(
+    small_client: VoiceClient, mocked: aioresponses, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trailing: bool
+) -> None:
+    checked = _count_folder_checks(monkeypatch)
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    out = tmp_path / "new" / "out"
+
+    def destination(n: int) -> str:
+        return f"{out}/" if trailing else f"{out}/take-{n}.wav"
+
+    first = await small_client.recordings.download(RECORDING["url"], destination(1))
+    second = await small_client.recordings.download(RECORDING["url"], destination(2))
+    assert len(checked) == 1, "the second download into the same folder made no check of its own"
+    assert first.path.read_bytes() == second.path.read_bytes() == AUDIO
+
+    for f in out.iterdir():
+        f.unlink()
+    out.rmdir()  # the folder vanished after the client checked it
+    third = await small_client.recordings.download(RECORDING["url"], destination(3))
+    assert third.path.parent == out and third.path.read_bytes() == AUDIO
+    assert len(checked) == 1
+    assert [p.name for p in out.iterdir()] == [third.path.name], "no partial file left behind"
+
+
+async def test_a_checked_folder_replaced_by_a_file_is_refused_and_then_refused_before_the_request(
+    small_client: VoiceClient, mocked: aioresponses, tmp_path: Path
+) -> None:
+    mocked.get(FILE_RE, body=AUDIO, repeat=True)
+    out = tmp_path / "out"
+    await small_client.recordings.download(RECORDING["url"], out / "a.wav")
+    (out / "a.wav").unlink()
+    out.rmdir()
+    out.write_bytes(b"not a folder")
+    with pytest.raises(InvalidRequestError, match=r"cannot download into .*out.*is a file"):
+        await small_client.recordings.download(RECORDING["url"], out / "b.wav")
+    sent = len(mocked.requests[("GET", next(iter(mocked.requests))[1])])
+    with pytest.raises(InvalidRequestError, match=r"cannot download into .*out.*is a file"):
+        await small_client.recordings.download(RECORDING["url"], out / "c.wav")
+    assert len(mocked.requests[("GET", next(iter(mocked.requests))[1])]) == sent, "forgotten: refused before it"
+    assert out.read_bytes() == b"not a folder"
+
+
+async def test_a_client_remembers_a_bounded_number_of_folders(tmp_path: Path) -> None:
+    from voiceapi_async._downloads import DownloadFolders
+
+    folders = DownloadFolders(limit=2)
+    for name in ("a", "b", "c"):
+        assert await folders.check(tmp_path / name / "x.wav") == str(tmp_path / name)
+    assert len(folders) == 2 and str(tmp_path / "a") not in folders and str(tmp_path / "c") in folders
+    assert (tmp_path / "a").is_dir() and (tmp_path / "c").is_dir()
+
+
 async def test_a_download_broken_mid_body_is_retried_by_the_transport(
     fake_time: FakeTime, mocked: aioresponses, tmp_path: Path
 ) -> None:
