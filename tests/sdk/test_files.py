@@ -76,8 +76,8 @@ async def _form_bytes(body: aiohttp.payload.Payload) -> tuple[str, bytes]:
 FIELDS = {"parent_folder_id": "0c5a5a5c-1111-4111-8111-111111111111", "microphone": "file", "label": "Take 1 - ok"}
 
 
-@pytest.mark.parametrize("name", ["take.wav", 'Été "2" [final] 100%.wav', "a;b=c.wav"])
-@pytest.mark.parametrize("source", ["bytes", "small path", "large path", "stream"])
+@pytest.mark.parametrize("name", ["take.wav", "t~a_k-e.1.wav", 'Été "2" [final] 100%.wav', "a;b=c.wav"])
+@pytest.mark.parametrize("source", ["bytes", "small path", "small str", "large path", "stream"])
 async def test_the_form_is_byte_for_byte_what_aiohttp_multipart_writer_sends(
     tmp_path: Path, name: str, source: str
 ) -> None:
@@ -89,7 +89,8 @@ async def test_the_form_is_byte_for_byte_what_aiohttp_multipart_writer_sends(
         for i in range(0, len(data), 100):
             yield data[i : i + 100]
 
-    audio: Any = {"bytes": data, "small path": path, "large path": path, "stream": chunks()}[source]
+    sources = {"bytes": data, "small path": path, "small str": f"{path}/", "large path": path, "stream": chunks()}
+    audio: Any = sources[source]
     upload = await prepare_upload(audio, filename=name)
     body = upload.form({**FIELDS, "omitted": None})()
     assert (body.size is None) is (source == "stream")  # chunked only when the length is unknown
