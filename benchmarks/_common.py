@@ -1,16 +1,19 @@
-"""What every benchmark shares: CPU pinning, timing, medians, machine facts, the result tables."""
+"""What every benchmark shares: CPU pinning, timing, medians, machine facts, the result tables, scratch directories."""
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as dt
 import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -123,6 +126,160 @@ def wait_for_port(port: int, timeout: float = 20.0, *, process: Any = None) -> N
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s") from None
             time.sleep(0.02)
+
+
+# -- scratch directories --------------------------------------------------------------------
+
+#: Where the benchmarks write their files (inputs, outputs, journals, the emulator's data).
+SCRATCH_ENV = "VOICEAPI_BENCH_DIR"
+#: The default: gitignored, and not ``/tmp``, where the test suites' churn makes creating
+#: files slow (see "Where the files go" in ``benchmarks/README.md``).
+DEFAULT_SCRATCH = Path(__file__).resolve().parent / ".scratch"
+#: ``FS_TOPDIR_FL`` (``chattr +T``): ext2/3/4 place each subdirectory of such a directory
+#: in a block group of its own choosing (Orlov's top-level policy), not next to its parent.
+_FS_TOPDIR_FL = 0x00020000
+
+
+def scratch_root() -> Path:
+    """``$VOICEAPI_BENCH_DIR``, else ``benchmarks/.scratch``."""
+    return Path(os.environ.get(SCRATCH_ENV) or DEFAULT_SCRATCH).resolve()
+
+
+def spread_subdirectories(directory: Path) -> bool:
+    """``chattr +T directory`` on ext2/3/4 (False elsewhere, or where it is not allowed).
+
+    A new directory is otherwise placed in its parent's block group, so a session made
+    where the previous one was just removed gets the same group, where ext4 (without a
+    journal) skips every inode deleted in the last 60-360 s for each file it creates.
+    """
+    try:
+        import fcntl
+        import struct
+
+        size = struct.calcsize("l")
+        get_flags = (2 << 30) | (size << 16) | (ord("f") << 8) | 1  # FS_IOC_GETFLAGS
+        set_flags = (1 << 30) | (size << 16) | (ord("f") << 8) | 2  # FS_IOC_SETFLAGS
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            buf = bytearray(size)
+            fcntl.ioctl(fd, get_flags, buf)
+            flags = int.from_bytes(buf[:4], sys.byteorder)
+            if not flags & _FS_TOPDIR_FL:
+                fcntl.ioctl(fd, set_flags, (flags | _FS_TOPDIR_FL).to_bytes(4, sys.byteorder) + bytes(size - 4))
+            return True
+        finally:
+            os.close(fd)
+    except (ImportError, OSError):
+        return False
+
+
+class Scratch:
+    """One process's scratch session: ``<root>/<host>-<pid>-<time>-<random>/``, a fresh directory per run inside.
+
+    Nothing in it is deleted while the process runs (a deletion slows every file created
+    after it in that block group for minutes); :meth:`remove` deletes it all at once, with
+    the sessions of processes of this host that died without removing theirs.
+
+    The root is marked ``chattr +T``, so each session lands in a block group chosen anew
+    (mostly an empty one) and a process's files stay in its session's group: removing
+    a session leaves one group slow for a few minutes, not one per run directory.  A
+    session whose group turns out slow anyway (measured on ``HEALTH_FILES`` files: another
+    process deleted files there lately) is set aside for another, ``SESSION_ATTEMPTS``
+    times at most, then the fastest one is kept.
+    """
+
+    HEALTH_FILES = 200
+    SESSION_ATTEMPTS = 4
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._session: Path | None = None
+        self._sessions: list[Path] = []
+        self._made = 0
+        self.spread = False
+        #: CPU us per file created in each session tried, the one used last.
+        self.health_us: list[float] = []
+
+    @property
+    def session(self) -> Path:
+        if self._session is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.spread = spread_subdirectories(self.root)
+            prefix = f"{socket.gethostname()}-{os.getpid()}-{dt.datetime.now():%Y%m%dT%H%M%S}-"
+            tried: dict[Path, float] = {}
+            for _ in range(self.SESSION_ATTEMPTS):
+                session = Path(tempfile.mkdtemp(prefix=prefix, dir=self.root))
+                self._sessions.append(session)
+                tried[session] = file_creation_us(session / "000-health", self.HEALTH_FILES)
+                if tried[session] <= SLOW_FILE_CREATION_US:
+                    break
+            self.health_us = list(tried.values())
+            self._session = min(tried, key=lambda path: tried[path]) if len(tried) > 1 else session
+        return self._session
+
+    def dir(self, name: str) -> Path:
+        """A new empty directory, never handed out before: ``<session>/<n>-<name>``."""
+        self._made += 1
+        path = self.session / f"{self._made:03d}-{name}"
+        path.mkdir()
+        return path
+
+    def remove(self) -> None:
+        """Delete the sessions of this object and of this host's dead processes."""
+        for session in self._sessions:
+            shutil.rmtree(session, ignore_errors=True)
+        self._session, self._sessions = None, []
+        host = socket.gethostname()
+        for stale in self.root.glob(f"{host}-*-*"):
+            pid = stale.name[len(host) + 1 :].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process
+        return True
+    return True
+
+
+_scratch: Scratch | None = None
+
+
+def scratch() -> Scratch:
+    """This process's scratch session (made on first use, removed when the process exits)."""
+    global _scratch
+    if _scratch is None:
+        _scratch = Scratch(scratch_root())
+        owner = os.getpid()
+        atexit.register(lambda: _scratch.remove() if _scratch is not None and os.getpid() == owner else None)
+    return _scratch
+
+
+def scratch_dir(name: str) -> Path:
+    """A fresh directory for one run's files, under :func:`scratch_root`; removed when the process exits."""
+    return scratch().dir(name)
+
+
+#: Above this, creating a file costs the filesystem far more than on a healthy one (15-25 us here).
+SLOW_FILE_CREATION_US = 100.0
+
+
+def file_creation_us(directory: Path, files: int = 2000, size: int = 76) -> float:
+    """CPU microseconds (user + system) per ``size``-byte file created in ``directory`` (made if missing)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    body = b"\0" * size
+    cpu0 = time.process_time()
+    for i in range(files):
+        fd = os.open(directory / f"p{i:05d}", os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, body)
+        finally:
+            os.close(fd)
+    return (time.process_time() - cpu0) / files * 1e6
 
 
 # -- statistics ----------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._batch import write_tiny_wavs
-from ._common import ROOT, pin, proc_cpu_seconds
+from ._common import ROOT, pin, proc_cpu_seconds, scratch_dir, scratch_root
 
 ROUND = 16
 
@@ -123,7 +122,11 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args.serve, args.cprofile)
         return
     pin("client")
-    tmp = Path(tempfile.mkdtemp(prefix="voiceapi-emu-load-"))
+    if args.keep:  # outside this process's scratch session, which is removed when it exits
+        scratch_root().mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix="emu-load-kept-", dir=scratch_root()))
+    else:
+        tmp = scratch_dir("emu-load")
     outfile = str(tmp / "callgrind.out")
     command = [sys.executable, "-m", "benchmarks._emu_load", "--serve", str(tmp / "data")]
     if args.cprofile:
@@ -173,8 +176,6 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         server.send_signal(signal.SIGINT if args.py_spy else signal.SIGTERM)
         server.wait(30)
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

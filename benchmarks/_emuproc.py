@@ -10,13 +10,11 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import tempfile
 import urllib.request
 from typing import Any
 
-from ._common import pin, proc_cpu_seconds, proc_peak_rss_mb
+from ._common import pin, proc_cpu_seconds, proc_peak_rss_mb, scratch_dir
 
 
 def _serve(config: Any, conn: Any) -> None:
@@ -42,10 +40,11 @@ class EmulatorProcess:
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         # The data directory belongs to this side: the emulator is stopped with SIGTERM and
-        # exits at once, so it could not remove a temporary directory of its own.
-        self._own_dir = config.data_dir is None
-        if self._own_dir:
-            config = dataclasses.replace(config, data_dir=tempfile.mkdtemp(prefix="voiceapi-bench-emulator-"))
+        # exits at once, so it could not remove a temporary directory of its own.  A fresh
+        # scratch directory per emulator, removed with the others when this process exits:
+        # never between two runs of a benchmark.
+        if config.data_dir is None:
+            config = dataclasses.replace(config, data_dir=str(scratch_dir("emulator")))
         self.data_dir: str = config.data_dir
         self.process = ctx.Process(target=_serve, args=(config, child), daemon=True)
         self.base_url = ""
@@ -65,8 +64,6 @@ class EmulatorProcess:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(5)
-        if self._own_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     @property
     def pid(self) -> int:

@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ._batch import voice_ids, write_tiny_wavs
-from ._common import ROOT, cpu_seconds, pin
+from ._common import ROOT, cpu_seconds, pin, scratch_dir
 
 WORKERS = 16
 
@@ -110,31 +108,28 @@ def main() -> None:
     from .b6_pipeline import _emulator_config
 
     sizes = [int(n) for n in (args.files or ("100,400" if args.callgrind else "1000")).split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="voiceapi-bench-sdk-io-"))
-    try:
-        with EmulatorProcess(_emulator_config()) as emu:
-            counts = []
-            for n in sizes:
-                write_tiny_wavs(tmp / f"in-{n}", n)
-                spec = {"base_url": emu.base_url, "api_key": emu.api_key, "voice_id": voice_ids(emu, 1)[0]}
-                spec.update(inputs=str(tmp / f"in-{n}"), output=str(tmp / f"out-{n}"))
-                out = tmp / f"callgrind-{n}.out" if args.callgrind else None
-                t0 = time.monotonic()
-                result = _run(spec, out)
-                if out is not None:
-                    counts.append(_instructions(out))
-                    print(f"{n} files: {counts[-1]:,} instructions ({time.monotonic() - t0:.0f} s)")
-                else:
-                    per_file = {k: result[k] / n * 1000 for k in ("upload_cpu", "download_cpu")}
-                    print(
-                        f"{n} files: upload + order {per_file['upload_cpu']:.3f} ms CPU per file,"
-                        f" download {per_file['download_cpu']:.3f} ms"
-                    )
-            if args.callgrind and len(counts) == 2:
-                per_file_instructions = (counts[1] - counts[0]) / (sizes[1] - sizes[0])
-                print(f"SDK upload + order + download: {per_file_instructions / 1e6:.3f} M instructions per file")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with EmulatorProcess(_emulator_config()) as emu:  # every directory below is fresh, removed at exit
+        counts = []
+        for n in sizes:
+            inputs, output = scratch_dir(f"sdk-io-in-{n}"), scratch_dir(f"sdk-io-out-{n}")
+            write_tiny_wavs(inputs, n)
+            spec = {"base_url": emu.base_url, "api_key": emu.api_key, "voice_id": voice_ids(emu, 1)[0]}
+            spec.update(inputs=str(inputs), output=str(output))
+            out = scratch_dir(f"sdk-io-callgrind-{n}") / "callgrind.out" if args.callgrind else None
+            t0 = time.monotonic()
+            result = _run(spec, out)
+            if out is not None:
+                counts.append(_instructions(out))
+                print(f"{n} files: {counts[-1]:,} instructions ({time.monotonic() - t0:.0f} s)")
+            else:
+                per_file = {k: result[k] / n * 1000 for k in ("upload_cpu", "download_cpu")}
+                print(
+                    f"{n} files: upload + order {per_file['upload_cpu']:.3f} ms CPU per file,"
+                    f" download {per_file['download_cpu']:.3f} ms"
+                )
+        if args.callgrind and len(counts) == 2:
+            per_file_instructions = (counts[1] - counts[0]) / (sizes[1] - sizes[0])
+            print(f"SDK upload + order + download: {per_file_instructions / 1e6:.3f} M instructions per file")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,10 @@ a page, so it adds a little per file on top.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ._batch import batch_against, write_tiny_wavs
-from ._common import BenchResult, Goal, Options, Table, fmt, median
+from ._common import BenchResult, Goal, Options, Table, fmt, median, scratch_dir
 from ._emuproc import EmulatorProcess
 
 SCENARIOS = {"1 voice": 1, "3 voices": 3}
@@ -62,29 +60,28 @@ def measure(opts: Options) -> dict[str, Any]:
     files = 20 if opts.tiny else 1000
     runs = 1 if (opts.quick or opts.tiny) else max(1, min(opts.runs, 3))
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in SCENARIOS}
-    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b2-") as tmp:
-        inputs = Path(tmp) / "in"
-        write_tiny_wavs(inputs, files)
-        for run in range(runs):
-            for name, voices in SCENARIOS.items():
-                opts.log(f"  B2 run {run + 1}/{runs}: {files} files x {name}")
-                with EmulatorProcess(emulator_config()) as emu:
-                    r = batch_against(emu, inputs, Path(tmp) / f"out-{run}-{voices}", voices)
-                by_step = dict.fromkeys(STEPS, 0)
-                for endpoint, n in r["server"]["requests_by_endpoint"].items():
-                    by_step[category(endpoint)] += n
-                out[name].append(
-                    {
-                        "files": files,
-                        "conversions": files * voices,
-                        "server_requests": r["server"]["requests_total"],
-                        "client_requests": r["requests"],
-                        "by_step": by_step,
-                        "by_endpoint": r["server"]["requests_by_endpoint"],
-                        "wall": r["wall"],
-                        "rate_limited": r["server"]["rate_limited"],
-                    }
-                )
+    inputs = scratch_dir("b2-in")
+    write_tiny_wavs(inputs, files)
+    for run in range(runs):
+        for name, voices in SCENARIOS.items():
+            opts.log(f"  B2 run {run + 1}/{runs}: {files} files x {name}")
+            with EmulatorProcess(emulator_config()) as emu:
+                r = batch_against(emu, inputs, scratch_dir(f"b2-out-{run}-{voices}"), voices)
+            by_step = dict.fromkeys(STEPS, 0)
+            for endpoint, n in r["server"]["requests_by_endpoint"].items():
+                by_step[category(endpoint)] += n
+            out[name].append(
+                {
+                    "files": files,
+                    "conversions": files * voices,
+                    "server_requests": r["server"]["requests_total"],
+                    "client_requests": r["requests"],
+                    "by_step": by_step,
+                    "by_endpoint": r["server"]["requests_by_endpoint"],
+                    "wall": r["wall"],
+                    "rate_limited": r["server"]["rate_limited"],
+                }
+            )
     return {"scenarios": out, "files": files, "runs": runs}
 
 

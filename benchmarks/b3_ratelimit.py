@@ -18,12 +18,10 @@ conversion delay`` (two slow requests per file: upload and order).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ._batch import batch_against, write_tiny_wavs
-from ._common import BenchResult, Goal, Options, Table, fmt
+from ._common import BenchResult, Goal, Options, Table, fmt, scratch_dir
 from ._emuproc import EmulatorProcess
 
 FAST_PER_S = 100
@@ -77,12 +75,11 @@ def measure(opts: Options) -> dict[str, Any]:
         original_delay=ORIGINAL_DELAY,
         conversion_delay=CONVERSION_DELAY,
     )
-    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b3-") as tmp:
-        inputs = Path(tmp) / "in"
-        write_tiny_wavs(inputs, files)
-        opts.log(f"  B3: {files} files, limits fast {FAST_PER_S}/s, slow {SLOW_PER_S}/s")
-        with EmulatorProcess(cfg) as emu:
-            r = batch_against(emu, inputs, Path(tmp) / "out", 1, limits="adopt", timeline=True)
+    inputs = scratch_dir("b3-in")
+    write_tiny_wavs(inputs, files)
+    opts.log(f"  B3: {files} files, limits fast {FAST_PER_S}/s, slow {SLOW_PER_S}/s")
+    with EmulatorProcess(cfg) as emu:
+        r = batch_against(emu, inputs, scratch_dir("b3-out"), 1, limits="adopt", timeline=True)
     buckets = {}
     for name, (times_, seconds) in limits.items():
         sent = [t for t, status in r["timeline"][name] if status != 429]

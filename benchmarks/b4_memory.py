@@ -11,14 +11,11 @@ during the upload must stay small (the body is streamed from disk).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from ._batch import batch_against, run_batch, write_large_wav, write_tiny_wavs
-from ._common import BenchResult, Goal, Options, Table, fmt
+from ._common import BenchResult, Goal, Options, Table, fmt, scratch_dir
 from ._emuproc import EmulatorProcess
 
 LARGE = 500 * 1000 * 1000
@@ -50,46 +47,41 @@ def _emulator_config(**changes: Any) -> Any:
 
 def measure(opts: Options) -> dict[str, Any]:
     batches = []
-    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b4-") as tmp:
-        root = Path(tmp)
-        made = 0
-        inputs = root / "in"
-        for n in sizes(opts):
-            t0 = time.monotonic()
-            write_tiny_wavs(inputs, n - made, start=made)  # each batch reuses the smaller one's files
-            made = n
-            opts.log(f"  B4: {n:,} files (generated in {time.monotonic() - t0:.0f} s)")
-            out = root / f"out-{n}"
-            with EmulatorProcess(_emulator_config()) as emu:
-                r = batch_against(emu, inputs, out, 1, job=JOB)
-                emulator_rss = emu.peak_rss_mb()
-            batches.append(
-                {
-                    "files": n,
-                    "peak_rss_mb": r["peak_rss_mb"],
-                    "rss_before_job_mb": r["rss_before_job_mb"],
-                    "journal_bytes": r["journal_bytes"],
-                    "wall": r["wall"],
-                    "cpu": r["cpu"],
-                    "requests": r["server"]["requests_total"],
-                    "emulator_cpu": r["emulator_cpu"],
-                    "emulator_peak_rss_mb": emulator_rss,
-                    "memory_timeline": r["memory_timeline"],
-                }
-            )
-            opts.log(f"    peak RSS {r['peak_rss_mb']:.1f} MB, {r['wall']:.0f} s, {n / r['wall']:.0f} files/s")
-            shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(inputs, ignore_errors=True)
-        large = root / "large.wav"
-        write_large_wav(large, LARGE)
-        opts.log(f"  B4: one {LARGE / 1e6:.0f} MB file")
-        uploads = []
+    made = 0
+    inputs = scratch_dir("b4-in")  # each size's outputs in a directory of its own: nothing deleted in between
+    for n in sizes(opts):
+        t0 = time.monotonic()
+        write_tiny_wavs(inputs, n - made, start=made)  # each batch reuses the smaller one's files
+        made = n
+        opts.log(f"  B4: {n:,} files (generated in {time.monotonic() - t0:.0f} s)")
         with EmulatorProcess(_emulator_config()) as emu:
-            for _ in range(1 if opts.tiny else 3):  # a fresh process each time
-                spec = {"base_url": emu.base_url, "api_key": emu.api_key, "large_file": str(large)}
-                up = run_batch(spec)
-                up["growth_mb"] = up["peak_rss_mb"] - up["rss_before_mb"]
-                uploads.append(up)
+            r = batch_against(emu, inputs, scratch_dir(f"b4-out-{n}"), 1, job=JOB)
+            emulator_rss = emu.peak_rss_mb()
+        batches.append(
+            {
+                "files": n,
+                "peak_rss_mb": r["peak_rss_mb"],
+                "rss_before_job_mb": r["rss_before_job_mb"],
+                "journal_bytes": r["journal_bytes"],
+                "wall": r["wall"],
+                "cpu": r["cpu"],
+                "requests": r["server"]["requests_total"],
+                "emulator_cpu": r["emulator_cpu"],
+                "emulator_peak_rss_mb": emulator_rss,
+                "memory_timeline": r["memory_timeline"],
+            }
+        )
+        opts.log(f"    peak RSS {r['peak_rss_mb']:.1f} MB, {r['wall']:.0f} s, {n / r['wall']:.0f} files/s")
+    large = scratch_dir("b4-large") / "large.wav"
+    write_large_wav(large, LARGE)
+    opts.log(f"  B4: one {LARGE / 1e6:.0f} MB file")
+    uploads = []
+    with EmulatorProcess(_emulator_config()) as emu:
+        for _ in range(1 if opts.tiny else 3):  # a fresh process each time
+            spec = {"base_url": emu.base_url, "api_key": emu.api_key, "large_file": str(large)}
+            up = run_batch(spec)
+            up["growth_mb"] = up["peak_rss_mb"] - up["rss_before_mb"]
+            uploads.append(up)
     return {"batches": batches, "large": uploads, "large_size": LARGE}
 
 

@@ -9,17 +9,33 @@ same run.  Reported: CPU per file (user + system, all threads, from the start of
 job to its summary) of each, their ratio, the job's files per second, and the
 emulator's CPU use meanwhile (well under 100% of its core: the emulator is not what
 limits the job).
+
+Every run writes into directories of its own under the scratch root (``_common.scratch_dir``),
+and nothing is deleted before the process ends: on ext4 without a journal, a file created
+where thousands were just deleted costs 10-30 times the CPU (``benchmarks/README.md``,
+"Where the files go").  Before the runs, the CPU cost of creating a 76-byte file in a fresh
+scratch directory is measured and shown next to the results, flagged when far above a
+healthy filesystem's: then files per second says more about the disk than about the SDK.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ._batch import batch_against, voice_ids, write_tiny_wavs
-from ._common import BenchResult, Goal, Options, Table, median, spread
+from ._common import (
+    SCRATCH_ENV,
+    SLOW_FILE_CREATION_US,
+    BenchResult,
+    Goal,
+    Options,
+    Table,
+    file_creation_us,
+    median,
+    scratch,
+    scratch_dir,
+    spread,
+)
 from ._emuproc import EmulatorProcess
 from ._rawpipe import run_raw
 
@@ -34,6 +50,11 @@ JOB = {
 }
 
 
+SCRATCH_HINT = f"{SCRATCH_ENV}=DIR"
+#: Files the scratch directory's creation cost is measured on (76 bytes each, as the inputs).
+PROBE_FILES = 2000
+
+
 def files(opts: Options) -> int:
     return 40 if opts.tiny else (1000 if opts.quick else 3000)
 
@@ -44,40 +65,51 @@ def _emulator_config() -> Any:
     return EmulatorConfig(rate_limits=RateLimitConfig.off(), original_delay=0.0, conversion_delay=(0.0, 0.0))
 
 
-def measure(opts: Options) -> list[dict[str, Any]]:
+def measure(opts: Options) -> dict[str, Any]:
     n = files(opts)
+    creation_us = file_creation_us(scratch_dir("b6-file-creation"), PROBE_FILES)
+    slow = creation_us > SLOW_FILE_CREATION_US
+    opts.log(
+        f"  B6 scratch {scratch().root}: {creation_us:.0f} us of CPU per file created"
+        + (f" (SLOW: over {SLOW_FILE_CREATION_US:.0f} us, the filesystem limits files/s)" if slow else "")
+    )
+    inputs = scratch_dir("b6-in")
+    write_tiny_wavs(inputs, n)
     runs = []
-    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b6-") as tmp:
-        root = Path(tmp)
-        write_tiny_wavs(root / "in", n)
-        for i in range(1 if opts.tiny else opts.runs):
-            with EmulatorProcess(_emulator_config()) as emu:
-                raw_spec = {
-                    "base_url": emu.base_url,
-                    "api_key": emu.api_key,
-                    "inputs": str(root / "in"),
-                    "output": str(root / "raw"),
-                    "voice_id": voice_ids(emu, 1)[0],
-                    "concurrency": CONCURRENCY,
-                }
-                raw = run_raw(raw_spec)
-                if raw["done"] != n:
-                    raise RuntimeError(f"the raw pipeline wrote {raw['done']} of {n} files")
-                job = batch_against(emu, root / "in", root / "job", 1, job=JOB)
-            runs.append({"files": n, "raw": raw, "job": job})
-            opts.log(
-                f"  B6 run {i + 1}: job {job['cpu'] / n * 1000:.2f} ms/file, raw {raw['cpu'] / n * 1000:.2f} ms/file,"
-                f" {n / job['wall']:.0f} files/s, emulator {job['emulator_cpu'] / job['wall']:.0%}"
-                f" ({job['emulator_cpu'] / n * 1000:.2f} ms/file)"
-            )
-            shutil.rmtree(root / "raw", ignore_errors=True)
-            shutil.rmtree(root / "job", ignore_errors=True)
-    return runs
+    for i in range(1 if opts.tiny else opts.runs):
+        with EmulatorProcess(_emulator_config()) as emu:  # its data: a fresh scratch directory too
+            raw_spec = {
+                "base_url": emu.base_url,
+                "api_key": emu.api_key,
+                "inputs": str(inputs),
+                "output": str(scratch_dir(f"b6-raw-{i + 1}")),
+                "voice_id": voice_ids(emu, 1)[0],
+                "concurrency": CONCURRENCY,
+            }
+            raw = run_raw(raw_spec)
+            if raw["done"] != n:
+                raise RuntimeError(f"the raw pipeline wrote {raw['done']} of {n} files")
+            job = batch_against(emu, inputs, scratch_dir(f"b6-job-{i + 1}"), 1, job=JOB)
+        runs.append({"files": n, "raw": raw, "job": job})
+        opts.log(
+            f"  B6 run {i + 1}: job {job['cpu'] / n * 1000:.2f} ms/file, raw {raw['cpu'] / n * 1000:.2f} ms/file,"
+            f" {n / job['wall']:.0f} files/s, emulator {job['emulator_cpu'] / job['wall']:.0%}"
+            f" ({job['emulator_cpu'] / n * 1000:.2f} ms/file)"
+        )
+    scratch_info = {
+        "root": str(scratch().root),
+        "session": str(scratch().session),
+        "spread": scratch().spread,
+        "session_health_us": scratch().health_us,  # per session tried (HEALTH_FILES files each)
+        "file_creation_us": creation_us,
+    }
+    return {"runs": runs, "scratch": scratch_info}
 
 
 def run(opts: Options) -> BenchResult:
-    runs = measure(opts)
-    res = BenchResult("B6", "orchestrator CPU per file", raw={"runs": runs, "concurrency": CONCURRENCY})
+    measured = measure(opts)
+    runs, fs = measured["runs"], measured["scratch"]
+    res = BenchResult("B6", "orchestrator CPU per file", raw={**measured, "concurrency": CONCURRENCY})
     n = runs[0]["files"]
     job_ms = [r["job"]["cpu"] / n * 1000 for r in runs]
     raw_ms = [r["raw"]["cpu"] / n * 1000 for r in runs]
@@ -125,6 +157,29 @@ def run(opts: Options) -> BenchResult:
             note=f"wall clock; emulator at {median(emu_use):.0%} of its core",
         )
     )
+    slow = fs["file_creation_us"] > SLOW_FILE_CREATION_US
+    res.tables.append(
+        Table(
+            "Creating files in the scratch directory (measured before the runs)",
+            ["scratch root", "CPU us / 76-byte file", "healthy", "verdict"],
+            [
+                [
+                    fs["root"],
+                    fs["file_creation_us"],
+                    f"<= {SLOW_FILE_CREATION_US:.0f}",
+                    "SLOW: files/s is the filesystem's limit, not the SDK's" if slow else "ok",
+                ]
+            ],
+            f"{PROBE_FILES:,} files created in a fresh directory, CPU (user + system) per file. Each pipeline"
+            " creates one file per input (its output, written as a partial file renamed into place), and"
+            f" the CPU per file above includes its cost; set {SCRATCH_HINT} to write elsewhere.",
+        )
+    )
+    if slow:
+        res.notes.append(
+            f"SLOW FILESYSTEM: creating a file in {fs['root']} cost {fs['file_creation_us']:.0f} us of CPU"
+            f" (healthy: under {SLOW_FILE_CREATION_US:.0f} us); the CPU per file and files/s above include it."
+        )
     ceiling = [1000 / ms for ms in job_ms]
     res.goals.append(
         Goal(

@@ -18,14 +18,13 @@ permitted rate, as in B3.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ._batch import counters_diff, run_batch, voice_ids, write_tiny_wavs
-from ._common import BenchResult, Goal, Options, Table
+from ._common import BenchResult, Goal, Options, Table, scratch_dir
 from ._emuproc import EmulatorProcess
 from ._servers import redis_binary, redis_server
 from .b3_ratelimit import CONVERSION_DELAY, FAST_PER_S, ORIGINAL_DELAY, SLOW_PER_S, bucket_use
@@ -99,12 +98,11 @@ def measure(opts: Options) -> dict[str, Any]:
     )
     opts.log(f"  B7: {PROCESSES} processes x {files} files, one key, limits fast {FAST_PER_S}/s, slow {SLOW_PER_S}/s")
     scenarios = {}
-    with tempfile.TemporaryDirectory(prefix="voiceapi-bench-b7-") as tmp:
-        # A fresh emulator per scenario: the account's windows start empty for both.
-        with EmulatorProcess(cfg) as emu:
-            scenarios["without"] = _scenario(emu, Path(tmp) / "without", files, None, opts)
-        with EmulatorProcess(cfg) as emu, redis_server() as redis:
-            scenarios["with"] = _scenario(emu, Path(tmp) / "with", files, redis.url, opts)
+    # A fresh emulator per scenario: the account's windows start empty for both.
+    with EmulatorProcess(cfg) as emu:
+        scenarios["without"] = _scenario(emu, scratch_dir("b7-without"), files, None, opts)
+    with EmulatorProcess(cfg) as emu, redis_server() as redis:
+        scenarios["with"] = _scenario(emu, scratch_dir("b7-with"), files, redis.url, opts)
     return {"files_per_process": files, "processes": PROCESSES, "scenarios": scenarios}
 
 

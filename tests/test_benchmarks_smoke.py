@@ -59,6 +59,9 @@ def test_b6_tiny_runs_the_job_and_the_raw_pipeline_on_the_same_files() -> None:
     assert _positive(run["raw"]["cpu"]) and _positive(run["job"]["cpu"]) and _positive(run["job"]["emulator_cpu"])
     assert [g.unit for g in result.goals] == ["x", "files/s", "files/s"]
     assert all(_positive(g.value) for g in result.goals)
+    scratch = result.raw["scratch"]  # the file-creation cost of where both pipelines wrote, shown with the results
+    assert _positive(scratch["file_creation_us"])
+    assert any(scratch["root"] in str(row) for table in result.tables for row in table.rows)
 
 
 def test_emu_load_replays_b6_requests_against_an_emulator_process() -> None:
