@@ -16,13 +16,14 @@ This module starts and stops the stages; each lives in its own module (``_submit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 
 from .._client import VoiceClient
-from ._context import EngineContext, EngineOptions, JobKind
+from ._context import EngineContext, EngineOptions, JobKind, Shield
 from ._events import JobEvent
 from ._fetch import Downloader
 from ._outcomes import StopJob
@@ -73,28 +74,44 @@ class Engine:
         task group: the first to fail cancels the others and its error is raised here;
         cancelling ``run`` cancels them all.  A stage inside a critical section
         (``EngineContext.critical``) is shielded: the task group waits for it to finish
-        and journal its outcome.
+        and journal its outcome.  The stages that run critical sections live in a
+        ``Shield`` each, which the task group's cancellation does not reach: ``stop``
+        stops them too.
         """
         ctx = self.ctx
         await self._restore()
         if ctx.tracker.remaining == 0:
             return
+        #: Stages that run critical sections live in a ``Shield`` (stopped by ``stop``, never cut short).
+        shielded: list[Callable[[], Awaitable[None]]] = [
+            self.retrier.loop,
+            *[self.submitter.worker] * max(1, ctx.opts.upload_concurrency),
+        ]
         stages: list[Callable[[], Awaitable[None]]] = [
             self.submitter.feed,
             self.downloader.feed,
             self.poller.loop,
-            self.retrier.loop,
-            *[self.submitter.worker] * max(1, ctx.opts.upload_concurrency),
             *[self.downloader.worker] * max(1, ctx.opts.download_concurrency),
         ]
         failed: list[Exception] = []
+        shields: list[Shield] = []
+
+        def stop(scope: anyio.CancelScope) -> None:
+            scope.cancel()
+            for shield in shields:
+                shield.stop()
 
         async def run_stage(stage: Callable[[], Awaitable[None]], scope: anyio.CancelScope) -> None:
             try:
                 await stage()
             except Exception as exc:  # raised below, outside the task group (no exception group)
                 failed.append(exc)
-                scope.cancel()
+                stop(scope)
+            except (
+                BaseException
+            ):  # a cancellation (or worse): shielded stages stop too, or the group would wait forever
+                stop(scope)
+                raise
 
         try:
             async with anyio.create_task_group() as tg:
@@ -103,10 +120,15 @@ class Engine:
                     tg.start_soon(run_stage, work, tg.cancel_scope)
 
                 ctx.start_soon = start
+                for stage in shielded:
+                    shields.append(Shield())
+                    start(functools.partial(shields[-1].run, stage))
                 for stage in stages:
                     start(stage)
-                await ctx.all_final.wait()
-                tg.cancel_scope.cancel()
+                try:
+                    await ctx.all_final.wait()
+                finally:  # the end, or the caller cancelled us
+                    stop(tg.cancel_scope)
         finally:
             ctx.start_soon = None
         if failed:
