@@ -5,7 +5,8 @@ hop to a worker thread (two per file in benchmark B6).  ``run_in_executor`` spen
 40 us of CPU per call on its machinery: a ``concurrent.futures.Future`` (a condition and
 its locks), a work item, the pool's idle semaphore, and an asyncio future chained to the
 first by callbacks both ways.  Here a call is one asyncio future and one queue entry, and
-the thread that ran it settles the future with one ``call_soon_threadsafe``.
+its outcome goes back through its loop's inbox: one ``call_soon_threadsafe`` (a write to
+the loop's self-pipe) wakes the loop for every call that finished before it ran.
 
 A few threads (at most ``MAX_THREADS``, so several fsyncs proceed at once), shared by
 every event loop of the process, started when a call finds none idle and ended after
@@ -15,9 +16,10 @@ every event loop of the process, started when a call finds none idle and ended a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import threading
+import weakref
+from collections import deque
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any, TypeVar
@@ -30,16 +32,48 @@ T = TypeVar("T")
 MAX_THREADS = max(8, min(32, (os.cpu_count() or 1) + 4))
 IDLE_SECONDS = 30.0
 
-_Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+_Outcome = tuple["asyncio.Future[Any]", "BaseException | None", Any]
 
 
-def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:
-    if future.cancelled():  # the caller stopped waiting; the work is done all the same
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+class _Inbox:
+    """One event loop's finished calls: one wake-up of the loop for all that finish before it looks.
+
+    ``call_soon_threadsafe`` writes the loop's self-pipe each time; when several worker
+    threads finish at about the same moment (B6: 16 transfers at once), the first one
+    wakes the loop and the others only append.  Safe under the GIL: a worker that sees
+    ``waking`` set appended before the pending ``_drain`` clears it, so that drain takes it.
+    """
+
+    __slots__ = ("__weakref__", "done", "waking")
+
+    def __init__(self) -> None:
+        self.done: deque[_Outcome] = deque()
+        self.waking = False
+
+    def post(self, future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:
+        """In a worker thread: hand an outcome to the future's loop."""
+        self.done.append((future, error, result))
+        if not self.waking:
+            self.waking = True
+            try:
+                future.get_loop().call_soon_threadsafe(self._drain)
+            except RuntimeError:  # that loop is closed: nobody is waiting any more
+                self.done.clear()
+
+    def _drain(self) -> None:
+        self.waking = False
+        done = self.done
+        while done:
+            future, error, result = done.popleft()
+            if future.cancelled():  # the caller stopped waiting; the work is done all the same
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+_Call = tuple[_Inbox, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 
 
 class BlockingPool:
@@ -56,6 +90,7 @@ class BlockingPool:
         self._threads = 0
         #: Threads waiting for a call, less the calls queued for them (each call claims one).
         self._idle = 0
+        self._inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
 
     @property
     def threads(self) -> int:
@@ -65,6 +100,9 @@ class BlockingPool:
         """Run ``fn(*args)`` in a worker thread; the returned future (of the running loop) gets its outcome."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        inbox = self._inboxes.get(loop)
+        if inbox is None:
+            inbox = self._inboxes[loop] = _Inbox()
         start = False
         with self._lock:
             if self._idle > 0:
@@ -72,7 +110,7 @@ class BlockingPool:
             elif self._threads < self._max:
                 self._threads += 1
                 start = True
-        self._queue.put((loop, future, fn, args))
+        self._queue.put((inbox, future, fn, args))
         if start:
             threading.Thread(target=self._work, name=self._name, daemon=True).start()
         return future
@@ -89,7 +127,7 @@ class BlockingPool:
                         self._threads -= 1
                         return
                 continue  # a call has claimed this thread and is on its way
-            loop, future, fn, args = call
+            inbox, future, fn, args = call
             del call
             error: BaseException | None = None
             result: Any = None
@@ -97,9 +135,8 @@ class BlockingPool:
                 result = fn(*args)
             except BaseException as exc:  # handed to the awaiting task, as run_in_executor does
                 error = exc
-            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
-                loop.call_soon_threadsafe(_settle, future, error, result)
-            del loop, future, fn, args, error, result
+            inbox.post(future, error, result)
+            del inbox, future, fn, args, error, result
             with lock:
                 self._idle += 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,34 @@ async def test_idle_threads_end() -> None:
         assert not worker.is_alive()
     assert pool.threads == 0
     assert await pool.submit(lambda: 42) == 42 and pool.threads == 1  # a new call starts a thread again
+
+
+async def test_calls_that_finish_before_the_loop_looks_wake_it_once() -> None:
+    """One ``call_soon_threadsafe`` (a write to the loop's self-pipe) for every outcome waiting when it runs."""
+    import time
+
+    pool = BlockingPool(max_threads=4)
+    loop = asyncio.get_running_loop()
+    wakeups: list[object] = []
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counting(callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        wakeups.append(callback)
+        return call_soon_threadsafe(callback, *args, **kwargs)
+
+    go = threading.Event()
+    futures = [pool.submit(lambda n=n: (go.wait(30), n)[1]) for n in range(4)]
+    futures.append(pool.submit(divmod, 1, 0))  # an error travels the same way
+    inbox = pool._inboxes[loop]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loop, "call_soon_threadsafe", counting)
+        go.set()
+        deadline = time.monotonic() + 30
+        while len(inbox.done) < 5 and time.monotonic() < deadline:  # the loop stays busy: nobody drains
+            time.sleep(0.001)
+        assert await asyncio.gather(*futures[:4]) == [0, 1, 2, 3]
+        with pytest.raises(ZeroDivisionError):
+            await futures[4]
+    assert len(wakeups) == 1
+
+    assert await pool.submit(lambda: "again") == "again"  # the next outcome wakes the loop again
