@@ -4,7 +4,7 @@ Two connections in WAL mode with ``synchronous=NORMAL`` (a commit survives a kil
 process): the event loop's, which writes (group commits, see ``Journal``) and makes point
 reads, and a worker thread's for checkpoints and reads over the whole journal.
 Stages are stored as the text of ``_stages.ItemStage``/``OutputStage``; rows are read
-by column name.  This module holds all of the orchestrator's SQL; ``_report`` reads
+by the names of their fields (``_store.ITEM_COLUMNS``).  This module holds all of the orchestrator's SQL; ``_report`` reads
 through ``connect_readonly`` and the ``read_*`` functions.
 
 ``SCHEMA_VERSION`` is stored in the journal; opening a journal of another version
@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import json
+import operator
 import os
 import shutil
 import sqlite3
@@ -61,6 +64,10 @@ T = TypeVar("T")
 #: The layout of the tables below; stored in ``meta`` and checked on open.
 SCHEMA_VERSION = 1
 
+# No index on ``items.stage``: every item changes stage five times, and keeping such an index
+# cost about a tenth of the journal's CPU per file; what reads items by stage either walks
+# ``seq`` (the submit feed, in chunks) or reads them all once a run (counts, failures).
+# Journals made before keep theirs; it does no harm.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -86,7 +93,6 @@ CREATE TABLE IF NOT EXISTS items (
     error TEXT,
     updated_at REAL
 );
-CREATE INDEX IF NOT EXISTS items_stage ON items (stage, seq);
 CREATE INDEX IF NOT EXISTS items_original ON items (original_id);
 CREATE TABLE IF NOT EXISTS outputs (
     item_seq INTEGER NOT NULL REFERENCES items (seq),
@@ -135,25 +141,201 @@ def _check_version(db: sqlite3.Connection, path: Path) -> bool:
     return True
 
 
-def _settle(db: sqlite3.Connection, seq: int) -> ItemStage | None:
-    """``settle_item`` inside a transaction: two statements (it runs for every downloaded output)."""
-    rows = db.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
+# -- the loop connection's statements ------------------------------------------------------
+#
+# Module constants (a write's SQL and its statements' functions), so the hot paths build no
+# string, closure or lambda per call; stages are bound as plain ``str``: sqlite3 binds a
+# ``str`` subclass (an enum member) only after a failed adapter lookup that raises and
+# swallows an ``AttributeError``, which costs more than the statement itself.
+
+_PENDING, _CREATED, _CONVERTING, _DONE, _FAILED = (
+    s.value for s in (ItemStage.PENDING, ItemStage.CREATED, ItemStage.CONVERTING, ItemStage.DONE, ItemStage.FAILED)
+)
+_DOWNLOADED, _OUTPUT_FAILED = OutputStage.DOWNLOADED.value, OutputStage.FAILED.value
+_WATCHED = ", ".join(f"'{stage.value}'" for stage in WATCHED_OUTPUT_STAGES)
+_FINAL_OUTPUT = ", ".join(f"'{stage.value}'" for stage in FINAL_OUTPUT_STAGES)
+_ACTIVE = f"'{_CREATED}', '{ItemStage.ORDERING.value}', '{_CONVERTING}'"
+
+_ITEM_SQL = f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?"
+_OUTPUTS_OF_SQL = f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq = ? ORDER BY target"
+_WATCHED_SQL = (
+    "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
+    f" WHERE o.stage IN ({_WATCHED}) AND i.stage = '{_CONVERTING}' AND o.since_round <> ?"
+)
+_HAS_WATCHED_SQL = (
+    "SELECT 1 FROM outputs o JOIN items i ON i.seq = o.item_seq"
+    f" WHERE o.stage IN ({_WATCHED}) AND i.stage = '{_CONVERTING}' LIMIT 1"
+)
+_INSERT_ITEM_SQL = f"INSERT INTO items ({NEW_ITEM_COLUMNS}) VALUES ({_marks(15)})"
+_STAGE_SQL = "UPDATE items SET stage = ?1, updated_at = ?2 WHERE seq = ?3"
+_INTENT_SQL = "UPDATE items SET stage = ?1, updated_at = ?2, intent_at = ?2 WHERE seq = ?3"
+_CREATED_SQL = f"UPDATE items SET stage = '{_CREATED}', original_id = ?, attempts = 0, updated_at = ? WHERE seq = ?"
+_CONVERTING_SQL = f"UPDATE items SET stage = '{_CONVERTING}', updated_at = ? WHERE seq = ?"
+_NEW_OUTPUT_SQL = (
+    "INSERT OR REPLACE INTO outputs (item_seq, target, recording_id, stage, since_round)"
+    f" VALUES (?, ?, ?, '{OutputStage.PROCESSING.value}', ?)"
+)
+
+
+#: ``None`` is bound only after the same failed adapter lookups as an enum member, so a
+#: statement binds only the values given (``_given``) and a column not given keeps its
+#: value (``UPDATE``) or takes its default, NULL (``INSERT``).
+_NONES = (None,) * 32
+
+
+def _given(values: Sequence[Any]) -> tuple[bool, ...]:
+    """Which of ``values`` are not ``None`` (in C: this runs for every row written)."""
+    return tuple(map(operator.is_not, values, _NONES))
+
+
+_OUTPUT_VALUES = ("url", "path", "size", "error", "recording_id")
+
+
+@functools.lru_cache(maxsize=128)
+def _set_output_sql(given: tuple[bool, ...], add_retry: bool) -> str:
+    """``set_output``'s statement for the ``_OUTPUT_VALUES`` given (``error`` not given: cleared)."""
+    sets = ["stage = ?", *(f"{name} = ?" for name, present in zip(_OUTPUT_VALUES, given, strict=True) if present)]
+    if not given[3]:
+        sets.append("error = NULL")
+    if add_retry:
+        sets.append("retries = retries + 1")
+    return f"UPDATE outputs SET {', '.join(sets)} WHERE item_seq = ? AND target = ?"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_item_sql(given: tuple[bool, ...]) -> str:
+    """An insert of the given columns of ``NEW_ITEM_COLUMNS``."""
+    names = list(itertools.compress(NEW_ITEM_COLUMNS.split(", "), given))
+    return f"INSERT INTO items ({', '.join(names)}) VALUES ({_marks(len(names))})"
+
+
+_DOWNLOADED_SQL = (
+    f"UPDATE outputs SET stage = '{_DOWNLOADED}', path = ?, size = ?, url = coalesce(?, url), error = NULL"
+    " WHERE item_seq = ? AND target = ?"
+)
+#: An item whose outputs are all downloaded is done (``_settle`` in one statement, for the usual case).
+_ALL_DOWNLOADED_SQL = (
+    f"UPDATE items SET stage = '{_DONE}', error_stage = NULL, error = NULL, updated_at = ?1"
+    f" WHERE seq = ?2 AND stage = '{_CONVERTING}'"
+    f" AND NOT EXISTS (SELECT 1 FROM outputs WHERE item_seq = ?2 AND stage <> '{_DOWNLOADED}')"
+)
+
+
+def _settle(cur: sqlite3.Cursor, seq: int) -> ItemStage | None:
+    """``settle_item`` inside a transaction: two statements."""
+    rows = cur.execute("SELECT stage, error FROM outputs WHERE item_seq = ?", (seq,)).fetchall()
     if not rows or any(stage not in FINAL_OUTPUT_STAGES for stage, _ in rows):
         return None
-    errors = [error or "failed" for stage, error in rows if stage == OutputStage.FAILED]
+    errors = [error or "failed" for stage, error in rows if stage == _OUTPUT_FAILED]
     outcome = ItemStage.FAILED if errors else ItemStage.DONE
-    settled = db.execute(
+    cur.execute(
         "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ? AND stage = ?",
         (
-            outcome,
-            Step.CONVERT if errors else None,
+            outcome.value,
+            Step.CONVERT.value if errors else None,
             "; ".join(dict.fromkeys(errors)) if errors else None,
             time.time(),
             seq,
-            ItemStage.CONVERTING,
+            _CONVERTING,
         ),
     )
-    return outcome if settled.rowcount else None  # an item no longer converting is left as it is
+    return outcome if cur.rowcount else None  # an item no longer converting is left as it is
+
+
+def _set_downloaded(
+    cur: sqlite3.Cursor, seq: int, target: int, path: str, size: int, url: str | None, now: float
+) -> ItemStage | None:
+    """``set_downloaded``: two statements when the item is done by it, else ``_settle`` (a failed output, or others left)."""
+    cur.execute(_DOWNLOADED_SQL, (path, size, url, seq, target))
+    if cur.execute(_ALL_DOWNLOADED_SQL, (now, seq)).rowcount:
+        return ItemStage.DONE
+    return _settle(cur, seq)
+
+
+def _set_converting(
+    cur: sqlite3.Cursor, seq: int, outputs: Iterable[tuple[int, str]], round_no: int, now: float
+) -> None:
+    for target, recording_id in outputs:
+        cur.execute(_NEW_OUTPUT_SQL, (seq, target, recording_id, round_no))
+    cur.execute(_CONVERTING_SQL, (now, seq))
+
+
+def _fail_item(cur: sqlite3.Cursor, seq: int, step: str, reason: str, now: float) -> None:
+    cur.execute(
+        f"UPDATE items SET stage = '{_FAILED}', error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
+        (step, reason, now, seq),
+    )
+    cur.execute(
+        f"UPDATE outputs SET stage = '{_OUTPUT_FAILED}', error = coalesce(error, ?)"
+        f" WHERE item_seq = ? AND stage NOT IN ({_FINAL_OUTPUT})",
+        (reason, seq),
+    )
+
+
+def _add_items(cur: sqlite3.Cursor, items: Sequence[NewItem], now: float) -> int:
+    """New items, in one statement for the batch; one at a time if a key is known or a name taken."""
+    cur.execute("SAVEPOINT add_items")
+    try:
+        rows = [new_item_values(it, it.rel, now) for it in items]
+        for given, run in itertools.groupby(rows, key=_given):  # runs of rows with NULLs in the same columns
+            cur.executemany(_insert_item_sql(given), [tuple(itertools.compress(row, given)) for row in run])
+    except sqlite3.IntegrityError:
+        cur.execute("ROLLBACK TO add_items")
+        cur.execute("RELEASE add_items")
+        return _add_items_one_by_one(cur, items, now)
+    cur.execute("RELEASE add_items")
+    return len(items)
+
+
+def _add_items_one_by_one(cur: sqlite3.Cursor, items: Sequence[NewItem], now: float) -> int:
+    """Known keys left alone, a name already taken numbered (``numbered_rel``)."""
+    added = 0
+    for it in items:
+        if cur.execute("SELECT 1 FROM items WHERE key = ?", (it.key,)).fetchone():
+            continue
+        rel, n = it.rel, 1
+        while cur.execute("SELECT 1 FROM items WHERE rel = ?", (rel,)).fetchone():
+            n += 1
+            rel = numbered_rel(it.rel, n)
+        cur.execute(_INSERT_ITEM_SQL, new_item_values(it, rel, now))
+        added += 1
+    return added
+
+
+def _set_folder(cur: sqlite3.Cursor, rel_dir: str, folder_id: str) -> None:
+    cur.execute("INSERT OR REPLACE INTO folders (rel_dir, folder_id) VALUES (?, ?)", (rel_dir, folder_id))
+    cur.execute("UPDATE items SET folder_id = ? WHERE rel_dir = ? AND folder_id IS NULL", (folder_id, rel_dir))
+
+
+def _executemany(cur: sqlite3.Cursor, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    cur.executemany(sql, rows)
+
+
+def _reopen_output(cur: sqlite3.Cursor, seq: int, target: int) -> ItemStage:
+    stage = ItemStage(cur.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0])
+    cur.execute(
+        f"UPDATE outputs SET stage = '{OutputStage.CONVERTED.value}', size = NULL WHERE item_seq = ? AND target = ?",
+        (seq, target),
+    )
+    cur.execute(f"UPDATE items SET stage = '{_CONVERTING}', error = NULL, error_stage = NULL WHERE seq = ?", (seq,))
+    return stage
+
+
+def _reopen_failed(cur: sqlite3.Cursor, now: float) -> int:
+    count = cur.execute("SELECT count(*) FROM items WHERE stage = ?", (_FAILED,)).fetchone()[0]
+    cur.execute("DELETE FROM items WHERE stage = ? AND error_stage = ?", (_FAILED, Step.VALIDATE.value))
+    cur.execute(
+        "UPDATE outputs SET stage = CASE WHEN url IS NOT NULL THEN ? ELSE ? END, retries = 0, error = NULL"
+        " WHERE stage = ? AND item_seq IN (SELECT seq FROM items WHERE stage = ?)",
+        (OutputStage.CONVERTED.value, OutputStage.PROCESSING.value, _OUTPUT_FAILED, _FAILED),
+    )
+    cur.execute(
+        "UPDATE items SET stage = CASE WHEN EXISTS (SELECT 1 FROM outputs o WHERE o.item_seq = items.seq)"
+        " THEN ? WHEN original_id IS NOT NULL THEN ? ELSE ? END,"
+        " attempts = 0, error = NULL, error_stage = NULL, updated_at = ? WHERE stage = ?",
+        (_CONVERTING, _CREATED, _PENDING, now, _FAILED),
+    )
+    return int(count)
 
 
 # -- the read-only view (``read_journal``) ------------------------------------------------------
@@ -227,7 +409,6 @@ _CHECKPOINT_EVERY = 256
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
@@ -253,6 +434,10 @@ class Journal(JobStore):
     ``_CHECKPOINT_EVERY`` commits; so do reads over the whole journal (counts, totals),
     after committing what is open.  Point reads (an item, a page of rows) run on the
     loop connection.
+
+    Every write and point read runs on the loop connection's one cursor, as module-level
+    SQL and parameters (``_put``; ``_put_with`` for a write of several statements): the
+    journal runs six writes for every file, so none builds a closure or an SQL string.
     """
 
     def __init__(self, path: Path) -> None:
@@ -260,8 +445,11 @@ class Journal(JobStore):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voiceapi-journal")
         self._conn: sqlite3.Connection | None = None  # the event loop's: writes and point reads
         self._worker: sqlite3.Connection | None = None  # the worker thread's: checkpoints and scans
-        #: The writes of the open transaction (run again if a later one raises), and the intents waiting for it.
-        self._open: list[Callable[[sqlite3.Connection], Any]] | None = None
+        #: The loop connection's one cursor (a cursor per statement costs more than most statements).
+        self._cursor: sqlite3.Cursor
+        #: The writes of the open transaction (run again if one ends it), and the intents waiting for its commit:
+        #: ``(sql, params)`` or ``(statements, args)`` (see ``_put`` and ``_put_with``).
+        self._open: list[tuple[Any, Sequence[Any]]] | None = None
         self._waiting: list[asyncio.Future[None]] = []
         #: A commit that failed: every write and scan after it raises (what is in memory is no longer journaled).
         self._broken: Exception | None = None
@@ -342,7 +530,7 @@ class Journal(JobStore):
                 if worker is not None:
                     worker.close()
                 raise
-            self._conn, self._worker = conn, worker
+            self._conn, self._worker, self._cursor = conn, worker, conn.cursor()
 
         self._loop = asyncio.get_running_loop()
         try:
@@ -369,41 +557,70 @@ class Journal(JobStore):
             if self._scratch_dir is not None:
                 shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
-    def _apply(self, statements: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``statements`` now, in this loop turn's transaction; it is committed at the next turn.
-
-        If ``statements`` raises, what it did is undone (the transaction is rolled back and
-        the turn's earlier writes run again), and the error goes to its caller alone.
-        """
-        if self._broken is not None:
-            raise sqlite3.OperationalError(f"the journal could not commit earlier: {self._broken}") from self._broken
-        db = self.db
+    def _transaction(self) -> sqlite3.Cursor:
+        """The loop connection's cursor, in this loop turn's transaction (opened by the turn's first write)."""
         if self._open is None:
+            if self._broken is not None:
+                raise sqlite3.OperationalError(
+                    f"the journal could not commit earlier: {self._broken}"
+                ) from self._broken
             assert self._loop is not None, "journal is not open"
-            db.execute("BEGIN IMMEDIATE")
+            self._cursor.execute("BEGIN IMMEDIATE")
             self._open = []
             self._loop.call_soon(self._commit)
+        return self._cursor
+
+    def _put(self, sql: str, params: Sequence[Any]) -> int:
+        """A write of one statement, run now in this turn's transaction (committed at the next turn); its row count.
+
+        A statement that fails is undone by SQLite alone, and the error goes to its caller
+        alone; if the error ended the transaction, the turn's earlier writes run again.
+        """
+        cur = self._transaction()
         try:
-            result = statements(db)
+            cur.execute(sql, params)
         except Exception:
-            db.execute("ROLLBACK")
-            db.execute("BEGIN IMMEDIATE")
-            for write in self._open:
-                write(db)
+            if not self.db.in_transaction:
+                self._redo()
             raise
-        self._open.append(statements)
+        self._open.append((sql, params))  # type: ignore[union-attr]  # opened by _transaction
+        self.writes += 1
+        return cur.rowcount
+
+    def _put_with(self, statements: Callable[..., T], *args: Any) -> T:
+        """A write of several statements, ``statements(cursor, *args)``, in this turn's transaction.
+
+        If it raises, what it did is undone (the transaction is rolled back and the turn's
+        earlier writes run again), and the error goes to its caller alone.
+        """
+        cur = self._transaction()
+        try:
+            result = statements(cur, *args)
+        except Exception:
+            self._redo()
+            raise
+        self._open.append((statements, args))  # type: ignore[union-attr]  # opened by _transaction
         self.writes += 1
         return result
 
-    async def _write(self, statements: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        """A write (see the class docstring); with ``durable`` (an intent) it returns once committed."""
-        result = self._apply(statements)
-        if durable:
-            assert self._loop is not None
-            committed: asyncio.Future[None] = self._loop.create_future()
-            self._waiting.append(committed)
-            await committed
-        return result
+    def _redo(self) -> None:
+        """Roll the open transaction back and run its writes again: a failed write is undone alone."""
+        cur = self._cursor
+        if self.db.in_transaction:
+            cur.execute("ROLLBACK")
+        cur.execute("BEGIN IMMEDIATE")
+        for first, args in self._open or ():
+            if isinstance(first, str):
+                cur.execute(first, args)
+            else:
+                first(cur, *args)
+
+    def _committed(self) -> asyncio.Future[None]:
+        """A future answered by the commit of the open transaction: an intent awaits it before its request."""
+        assert self._loop is not None
+        committed: asyncio.Future[None] = self._loop.create_future()
+        self._waiting.append(committed)
+        return committed
 
     def _commit(self) -> None:
         """Commit the open transaction, then answer the intents waiting for it."""
@@ -411,11 +628,11 @@ class Journal(JobStore):
             return
         waiting, self._open, self._waiting = self._waiting, None, []
         try:
-            self.db.execute("COMMIT")
+            self._cursor.execute("COMMIT")
         except Exception as exc:
             self._broken = exc
             with contextlib.suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
+                self._cursor.execute("ROLLBACK")
             for future in waiting:
                 if not future.done():
                     future.set_exception(exc)
@@ -449,10 +666,6 @@ class Journal(JobStore):
         self._checkpointing = self._loop.run_in_executor(self._executor, checkpoint)
         self._checkpointing.add_done_callback(finished)
 
-    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """A point read, on the loop (see the class docstring)."""
-        return query(self.db)
-
     async def _scan(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """A read over the whole journal, in the worker thread (after committing what is open)."""
         self._flush()
@@ -463,34 +676,28 @@ class Journal(JobStore):
 
         return await self._run(scan)
 
+    # Point reads run on the loop connection's cursor, directly in each method (see the class docstring).
+
     # -- meta and folders -----------------------------------------------------------------
 
     async def get_meta(self, key: str) -> Any:
-        return await self._read(lambda db: read_meta(db, key))
+        return read_meta(self.db, key)
 
     async def set_meta(self, values: dict[str, Any]) -> None:
-        rows = [(k, json.dumps(v)) for k, v in values.items()]
-        await self._write(lambda db: db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows))
+        self._put_with(
+            _executemany, "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in values.items()]
+        )
 
     async def folder(self, rel_dir: str) -> str | None:
-        def get(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT folder_id FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
-            return str(row[0]) if row else None
-
-        return await self._read(get)
+        row = self._cursor.execute("SELECT folder_id FROM folders WHERE rel_dir = ?", (rel_dir,)).fetchone()
+        return str(row[0]) if row else None
 
     async def set_folder(self, rel_dir: str, folder_id: str) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute("INSERT OR REPLACE INTO folders (rel_dir, folder_id) VALUES (?, ?)", (rel_dir, folder_id))
-            db.execute("UPDATE items SET folder_id = ? WHERE rel_dir = ? AND folder_id IS NULL", (folder_id, rel_dir))
-
-        await self._write(put)
+        self._put_with(_set_folder, rel_dir, folder_id)
 
     async def folder_rel_dirs(self) -> list[str]:
         def get(db: sqlite3.Connection) -> list[str]:
-            rows = db.execute(
-                "SELECT DISTINCT rel_dir FROM items WHERE stage != ? ORDER BY rel_dir", (ItemStage.FAILED,)
-            )
+            rows = db.execute("SELECT DISTINCT rel_dir FROM items WHERE stage != ? ORDER BY rel_dir", (_FAILED,))
             return [r[0] for r in rows]
 
         return await self._scan(get)
@@ -498,65 +705,36 @@ class Journal(JobStore):
     # -- discovery ------------------------------------------------------------------------
 
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
-        def get(db: sqlite3.Connection) -> set[str]:
-            return {r[0] for r in db.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(keys))})", list(keys))}
-
-        return await self._read(get) if keys else set()
+        if not keys:
+            return set()
+        rows = self._cursor.execute(f"SELECT key FROM items WHERE key IN ({_marks(len(keys))})", keys).fetchall()
+        return {r[0] for r in rows}
 
     async def add_items(self, items: Sequence[NewItem]) -> int:
-        def put(db: sqlite3.Connection) -> int:
-            added = 0
-            now = time.time()
-            for it in items:
-                if db.execute("SELECT 1 FROM items WHERE key = ?", (it.key,)).fetchone():
-                    continue
-                rel, n = it.rel, 1
-                while db.execute("SELECT 1 FROM items WHERE rel = ?", (rel,)).fetchone():
-                    n += 1
-                    rel = numbered_rel(it.rel, n)
-                db.execute(
-                    f"INSERT INTO items ({NEW_ITEM_COLUMNS}) VALUES ({_marks(15)})", new_item_values(it, rel, now)
-                )
-                added += 1
-            return added
-
-        return await self._write(put)
+        return self._put_with(_add_items, items, time.time())
 
     # -- reading in chunks ----------------------------------------------------------------
 
     async def items_in_stages(self, stages: Sequence[ItemStage], after: int, limit: int) -> list[ItemRow]:
-        def get(db: sqlite3.Connection) -> list[ItemRow]:
-            rows = db.execute(
-                f"SELECT {_ITEM_COLS} FROM items WHERE stage IN ({_marks(len(stages))}) AND seq > ?"
-                " ORDER BY seq LIMIT ?",
-                (*stages, after, limit),
-            )
-            return [item_from_row(r) for r in rows]
-
-        return await self._read(get)
+        rows = self._cursor.execute(
+            f"SELECT {_ITEM_COLS} FROM items WHERE stage IN ({_marks(len(stages))}) AND seq > ? ORDER BY seq LIMIT ?",
+            (*map(str, stages), after, limit),
+        ).fetchall()
+        return [item_from_row(r) for r in rows]
 
     async def item(self, seq: int) -> ItemRow:
-        return await self._read(
-            lambda db: item_from_row(db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE seq = ?", (seq,)).fetchone())
-        )
+        return item_from_row(self._cursor.execute(_ITEM_SQL, (seq,)).fetchone())
 
     async def outputs_of(self, seq: int) -> list[OutputRow]:
-        def get(db: sqlite3.Connection) -> list[OutputRow]:
-            rows = db.execute(f"SELECT {_OUTPUT_COLS} FROM outputs WHERE item_seq = ? ORDER BY target", (seq,))
-            return [output_from_row(r) for r in rows]
-
-        return await self._read(get)
+        return [output_from_row(r) for r in self._cursor.execute(_OUTPUTS_OF_SQL, (seq,)).fetchall()]
 
     async def outputs_in_stage(self, stage: OutputStage, after: tuple[int, int], limit: int) -> list[OutputRow]:
-        def get(db: sqlite3.Connection) -> list[OutputRow]:
-            rows = db.execute(
-                f"SELECT {_OUTPUT_COLS} FROM outputs WHERE stage = ? AND (item_seq, target) > (?, ?)"
-                " ORDER BY item_seq, target LIMIT ?",
-                (stage, *after, limit),
-            )
-            return [output_from_row(r) for r in rows]
-
-        return await self._read(get)
+        rows = self._cursor.execute(
+            f"SELECT {_OUTPUT_COLS} FROM outputs WHERE stage = ? AND (item_seq, target) > (?, ?)"
+            " ORDER BY item_seq, target LIMIT ?",
+            (str(stage), *after, limit),
+        ).fetchall()
+        return [output_from_row(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
         return await self._scan(lambda db: {r[0]: r[1] for r in db.execute(_COUNTS_SQL)})
@@ -573,9 +751,9 @@ class Journal(JobStore):
                 " coalesce(sum(chars), 0), coalesce(max(n_targets), 0)"
                 " FROM items",
                 {
-                    "failed": ItemStage.FAILED,
-                    "validate": Step.VALIDATE,
-                    **{f"s{i}": stage for i, stage in enumerate(SUBMIT_STAGES)},
+                    "failed": _FAILED,
+                    "validate": Step.VALIDATE.value,
+                    **{f"s{i}": stage.value for i, stage in enumerate(SUBMIT_STAGES)},
                 },
             ).fetchone()
             names = ("items", "invalid", "duration", "unknown", "charge", "remaining", "chars", "targets")
@@ -585,7 +763,7 @@ class Journal(JobStore):
 
     async def failures(self, limit: int) -> tuple[list[tuple[str, str, str, str]], int]:
         def get(db: sqlite3.Connection) -> tuple[list[tuple[str, str, str, str]], int]:
-            return read_failures(db, limit), db.execute(_FAILED_COUNT_SQL, (ItemStage.FAILED,)).fetchone()[0]
+            return read_failures(db, limit), db.execute(_FAILED_COUNT_SQL, (_FAILED,)).fetchone()[0]
 
         return await self._scan(get)
 
@@ -593,7 +771,7 @@ class Journal(JobStore):
         """The first ``limit`` downloaded paths and how many there are in all (memory stays flat)."""
 
         def get(db: sqlite3.Connection) -> tuple[list[str], int]:
-            done = OutputStage.DOWNLOADED
+            done = OutputStage.DOWNLOADED.value
             # DISTINCT: the parts of a long TTS text, once joined, share one file
             rows = db.execute(
                 "SELECT path FROM outputs WHERE stage = ? GROUP BY path ORDER BY min(item_seq), min(target) LIMIT ?",
@@ -606,111 +784,49 @@ class Journal(JobStore):
 
     # -- stage transitions ------------------------------------------------------------------
 
-    async def set_stage(
-        self, seq: int, stage: ItemStage, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
-    ) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            now = time.time()
-            db.execute(
-                "UPDATE items SET stage = ?, updated_at = ?, intent_at = CASE WHEN ? THEN ? ELSE intent_at END,"
-                " label = coalesce(?, label), attempts = attempts + ? WHERE seq = ?",
-                (stage, now, intent, now, label, int(count_attempt), seq),
-            )
-
-        await self._write(put, durable=intent)
+    async def set_stage(self, seq: int, stage: ItemStage, *, intent: bool = False) -> None:
+        now = time.time()
+        if intent:
+            self._put(_INTENT_SQL, (str(stage), now, seq))
+            await self._committed()
+        else:
+            self._put(_STAGE_SQL, (str(stage), now, seq))
 
     async def set_created(self, seq: int, original_id: str) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE items SET stage = ?, original_id = ?, attempts = 0, updated_at = ? WHERE seq = ?",
-                (ItemStage.CREATED, original_id, time.time(), seq),
-            )
-
-        await self._write(put)
+        self._put(_CREATED_SQL, (original_id, time.time(), seq))
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
-        rows = [(seq, target, rid, OutputStage.PROCESSING, round_no) for target, rid in outputs]
-
-        def put(db: sqlite3.Connection) -> None:
-            db.executemany(
-                "INSERT OR REPLACE INTO outputs (item_seq, target, recording_id, stage, since_round)"
-                " VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            db.execute(
-                "UPDATE items SET stage = ?, updated_at = ? WHERE seq = ?", (ItemStage.CONVERTING, time.time(), seq)
-            )
-
-        await self._write(put)
+        self._put_with(_set_converting, seq, outputs, round_no, time.time())
 
     async def fail_item(self, seq: int, step: Step, reason: str) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE items SET stage = ?, error_stage = ?, error = ?, updated_at = ? WHERE seq = ?",
-                (ItemStage.FAILED, step, reason, time.time(), seq),
-            )
-            db.execute(
-                "UPDATE outputs SET stage = ?, error = coalesce(error, ?) WHERE item_seq = ? AND stage NOT IN (?, ?)",
-                (OutputStage.FAILED, reason, seq, *FINAL_OUTPUT_STAGES),
-            )
-
-        await self._write(put)
+        self._put_with(_fail_item, seq, str(step), reason, time.time())
 
     # -- polling ----------------------------------------------------------------------------
 
     async def lookup(
         self, ids: Sequence[str], errored: Sequence[str] = ()
     ) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-        def get(db: sqlite3.Connection) -> tuple[dict[str, OutputRow], dict[str, ItemRow]]:
-            outs = {
-                out.recording_id or "": out
-                for out in map(
-                    output_from_row,
-                    db.execute(
-                        f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({_marks(len(ids))})"
-                        " AND stage IN (?, ?)",
-                        (*ids, *WATCHED_OUTPUT_STAGES),
-                    ),
-                )
-            }
-            if not errored:
-                return outs, {}
-            items = {
-                item.original_id or "": item
-                for item in map(
-                    item_from_row,
-                    db.execute(
-                        f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({_marks(len(errored))})"
-                        " AND stage IN (?, ?, ?)",
-                        (*errored, ItemStage.CREATED, ItemStage.ORDERING, ItemStage.CONVERTING),
-                    ),
-                )
-            }
-            return outs, items
-
-        return await self._read(get) if ids else ({}, {})
+        if not ids:
+            return {}, {}
+        cur = self._cursor
+        rows = cur.execute(
+            f"SELECT {_OUTPUT_COLS} FROM outputs WHERE recording_id IN ({_marks(len(ids))}) AND stage IN ({_WATCHED})",
+            ids,
+        ).fetchall()
+        outs = {out.recording_id or "": out for out in map(output_from_row, rows)}
+        if not errored:
+            return outs, {}
+        rows = cur.execute(
+            f"SELECT {_ITEM_COLS} FROM items WHERE original_id IN ({_marks(len(errored))}) AND stage IN ({_ACTIVE})",
+            errored,
+        ).fetchall()
+        return outs, {item.original_id or "": item for item in map(item_from_row, rows)}
 
     async def watched(self, before_round: int) -> list[str]:
-        def get(db: sqlite3.Connection) -> list[str]:
-            rows = db.execute(
-                "SELECT o.recording_id FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE o.stage IN (?, ?) AND i.stage = ? AND o.since_round <> ?",
-                (*WATCHED_OUTPUT_STAGES, ItemStage.CONVERTING, before_round),
-            )
-            return [r[0] for r in rows]
-
-        return await self._read(get)
+        return [r[0] for r in self._cursor.execute(_WATCHED_SQL, (before_round,)).fetchall()]
 
     async def has_watched(self) -> bool:
-        def get(db: sqlite3.Connection) -> bool:
-            row = db.execute(
-                "SELECT 1 FROM outputs o JOIN items i ON i.seq = o.item_seq"
-                " WHERE o.stage IN (?, ?) AND i.stage = ? LIMIT 1",
-                (*WATCHED_OUTPUT_STAGES, ItemStage.CONVERTING),
-            ).fetchone()
-            return row is not None
-
-        return await self._read(get)
+        return self._cursor.execute(_HAS_WATCHED_SQL).fetchone() is not None
 
     async def any_created(self) -> bool:
         return await self._scan(
@@ -718,7 +834,7 @@ class Journal(JobStore):
         )
 
     async def set_original_state(self, seq: int, state: str) -> None:
-        await self._write(lambda db: db.execute("UPDATE items SET original_state = ? WHERE seq = ?", (state, seq)))
+        self._put("UPDATE items SET original_state = ? WHERE seq = ?", (state, seq))
 
     async def set_output(
         self,
@@ -733,36 +849,24 @@ class Journal(JobStore):
         add_retry: bool = False,
         recording_id: str | None = None,
     ) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE outputs SET stage = ?, url = coalesce(?, url), path = coalesce(?, path),"
-                " size = coalesce(?, size), error = ?, retries = retries + ?,"
-                " recording_id = coalesce(?, recording_id) WHERE item_seq = ? AND target = ?",
-                (stage, url, path, size, error, int(add_retry), recording_id, seq, target),
-            )
-
-        await self._write(put, durable=stage is OutputStage.RETRYING)  # a retry's intent
+        optional = (url, path, size, error, recording_id)
+        given = _given(optional)
+        self._put(_set_output_sql(given, add_retry), (str(stage), *itertools.compress(optional, given), seq, target))
+        if stage is OutputStage.RETRYING:  # a retry's intent
+            await self._committed()
 
     async def settle_item(self, seq: int) -> ItemStage | None:
-        return await self._write(lambda db: _settle(db, seq))
+        return self._put_with(_settle, seq)
 
     async def set_downloaded(self, seq: int, target: int, *, path: str, size: int, url: str | None) -> ItemStage | None:
-        def put(db: sqlite3.Connection) -> ItemStage | None:
-            db.execute(
-                "UPDATE outputs SET stage = ?, path = ?, size = ?, url = coalesce(?, url), error = NULL"
-                " WHERE item_seq = ? AND target = ?",
-                (OutputStage.DOWNLOADED, path, size, url, seq, target),
-            )
-            return _settle(db, seq)
-
-        return await self._write(put)
+        return self._put_with(_set_downloaded, seq, target, path, size, url, time.time())
 
     async def unsettled_items(self) -> list[int]:
         def get(db: sqlite3.Connection) -> list[int]:
             rows = db.execute(
                 "SELECT seq FROM items i WHERE stage = ? AND NOT EXISTS"
-                " (SELECT 1 FROM outputs o WHERE o.item_seq = i.seq AND o.stage NOT IN (?, ?))",
-                (ItemStage.CONVERTING, *FINAL_OUTPUT_STAGES),
+                f" (SELECT 1 FROM outputs o WHERE o.item_seq = i.seq AND o.stage NOT IN ({_FINAL_OUTPUT}))",
+                (_CONVERTING,),
             )
             return [r[0] for r in rows]
 
@@ -770,23 +874,11 @@ class Journal(JobStore):
 
     async def converting_items(self) -> list[int]:
         return await self._scan(
-            lambda db: [r[0] for r in db.execute("SELECT seq FROM items WHERE stage = ?", (ItemStage.CONVERTING,))]
+            lambda db: [r[0] for r in db.execute("SELECT seq FROM items WHERE stage = ?", (_CONVERTING,))]
         )
 
     async def reopen_output(self, seq: int, target: int) -> ItemStage:
-        def put(db: sqlite3.Connection) -> ItemStage:
-            stage = ItemStage(db.execute("SELECT stage FROM items WHERE seq = ?", (seq,)).fetchone()[0])
-            db.execute(
-                "UPDATE outputs SET stage = ?, size = NULL WHERE item_seq = ? AND target = ?",
-                (OutputStage.CONVERTED, seq, target),
-            )
-            db.execute(
-                "UPDATE items SET stage = ?, error = NULL, error_stage = NULL WHERE seq = ?",
-                (ItemStage.CONVERTING, seq),
-            )
-            return stage
-
-        return await self._write(put)
+        return self._put_with(_reopen_output, seq, target)
 
     async def reopen_failed(self) -> int:
         """Make failed items pending again (on explicit request): each resumes from what it has.
@@ -795,22 +887,4 @@ class Journal(JobStore):
         with a link are downloaded again, others watched (and retried) again with a fresh
         retry budget; items without outputs are uploaded or ordered again.  Returns how many.
         """
-
-        def put(db: sqlite3.Connection) -> int:
-            failed = ItemStage.FAILED
-            count = db.execute("SELECT count(*) FROM items WHERE stage = ?", (failed,)).fetchone()[0]
-            db.execute("DELETE FROM items WHERE stage = ? AND error_stage = ?", (failed, Step.VALIDATE))
-            db.execute(
-                "UPDATE outputs SET stage = CASE WHEN url IS NOT NULL THEN ? ELSE ? END, retries = 0, error = NULL"
-                " WHERE stage = ? AND item_seq IN (SELECT seq FROM items WHERE stage = ?)",
-                (OutputStage.CONVERTED, OutputStage.PROCESSING, OutputStage.FAILED, failed),
-            )
-            db.execute(
-                "UPDATE items SET stage = CASE WHEN EXISTS (SELECT 1 FROM outputs o WHERE o.item_seq = items.seq)"
-                " THEN ? WHEN original_id IS NOT NULL THEN ? ELSE ? END,"
-                " attempts = 0, error = NULL, error_stage = NULL, updated_at = ? WHERE stage = ?",
-                (ItemStage.CONVERTING, ItemStage.CREATED, ItemStage.PENDING, time.time(), failed),
-            )
-            return int(count)
-
-        return await self._write(put)
+        return self._put_with(_reopen_failed, time.time())

@@ -465,21 +465,16 @@ class PostgresJobStore(JobStore):
 
     # -- stage transitions (fenced by the lease) ---------------------------------------------
 
-    async def set_stage(
-        self, seq: int, stage: ItemStage, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
-    ) -> None:
+    async def set_stage(self, seq: int, stage: ItemStage, *, intent: bool = False) -> None:
         now = time.time()
         await self._fenced(
             self._db,
             "UPDATE voiceapi_job_items SET stage = $4, updated_at = $5,"
-            " intent_at = CASE WHEN $6 THEN $5 ELSE intent_at END, label = coalesce($7, label),"
-            f" attempts = attempts + $8 WHERE job = $1 AND seq = $3 AND {_MINE}",
+            f" intent_at = CASE WHEN $6 THEN $5 ELSE intent_at END WHERE job = $1 AND seq = $3 AND {_MINE}",
             seq,
             stage,
             now,
             intent,
-            label,
-            int(count_attempt),
         )
 
     async def set_created(self, seq: int, original_id: str) -> None:

@@ -91,6 +91,8 @@ class OutputRow(msgspec.Struct, frozen=True):
     error: str | None
 
 
+_FAILED, _PENDING, _VALIDATE = ItemStage.FAILED.value, ItemStage.PENDING.value, Step.VALIDATE.value
+
 #: The columns a new item is inserted with, in the order of ``new_item_values``.
 NEW_ITEM_COLUMNS = "key, name, source, rel, rel_dir, label, size, duration, chars, n_targets, extra, stage, error_stage, error, updated_at"
 
@@ -109,8 +111,8 @@ def new_item_values(item: NewItem, rel: str, now: float) -> tuple[Any, ...]:
         item.chars,
         item.n_targets,
         json.dumps(item.extra) if item.extra else None,
-        ItemStage.FAILED if item.error else ItemStage.PENDING,
-        Step.VALIDATE if item.error else None,
+        _FAILED if item.error else _PENDING,  # plain text: a database driver binds it without adapting
+        _VALIDATE if item.error else None,
         item.error,
         now,
     )
@@ -194,9 +196,7 @@ class JobStore(Protocol):
     async def output_files(self, limit: int) -> tuple[list[str], int]: ...
 
     # -- stage transitions
-    async def set_stage(
-        self, seq: int, stage: ItemStage, *, intent: bool = False, label: str | None = None, count_attempt: bool = False
-    ) -> None:
+    async def set_stage(self, seq: int, stage: ItemStage, *, intent: bool = False) -> None:
         """Move an item; with ``intent`` the time is recorded (the server may act from now on)."""
 
     async def set_created(self, seq: int, original_id: str) -> None: ...
