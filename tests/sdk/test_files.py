@@ -200,6 +200,37 @@ async def test_a_small_download_is_written_fsynced_and_renamed_off_the_event_loo
     assert list(tmp_path.glob("**/*.part")) == []
 
 
+async def test_a_small_file_takes_one_thread_hop_up_and_one_down(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hops B6 pays per file: one read for the upload, one write + fsync + rename for the download."""
+    from voiceapi_async import _downloads, _uploads
+
+    hops: list[str] = []
+    for module in (_uploads, _downloads):
+        run_blocking = module.run_blocking
+
+        def counting(fn: Any, *args: Any, _run: Any = run_blocking) -> Any:
+            hops.append(fn.__name__)
+            return _run(fn, *args)
+
+        monkeypatch.setattr(module, "run_blocking", counting)
+    audio = wav_bytes(3000)
+    (tmp_path / "in.wav").write_bytes(audio)
+    _file_answer(mocked, BASE + RECORDING["url"], audio, repeat=True)
+    mocked.post(f"{BASE}/api/recordings", payload=RECORDING, repeat=True)
+    await client.recordings.create(FID, tmp_path / "in.wav")
+    assert hops == ["_probe"]
+    await client.recordings.download(RECORDING["url"], tmp_path / "out" / "a.wav")
+    assert hops == ["_probe", "_make_folder", "_write_whole"]  # a new folder is checked before the request
+    hops.clear()
+    for name in ("b.wav", "c.wav"):
+        await client.recordings.create(FID, str(tmp_path / "in.wav"))
+        await client.recordings.download(RECORDING["url"], tmp_path / "out" / name)
+    assert hops == ["_probe", "_write_whole"] * 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "b.wav", "c.wav"]
+
+
 async def test_a_large_download_is_streamed_and_fsynced_off_the_event_loop(
     voiceapi_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
