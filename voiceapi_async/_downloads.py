@@ -68,7 +68,7 @@ class DownloadFolders:
     The check (make the folder, or refuse a destination under a file before any request)
     is a thread hop, and hops are what a download's CPU goes to (benchmark B6: a folder
     of thousands of outputs).  A folder removed since it was checked is made again by
-    the write itself (``_open_partial``); one replaced by a file fails the write, which
+    the write itself (``_create_partial``); one replaced by a file fails the write, which
     forgets it, so the next download is refused before its request again.  A relative
     folder is remembered by its name, as given.
     """
@@ -195,8 +195,19 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def _open_partial(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, int]:
-    """The final path, its temporary name next to it and that file, open (a descriptor).
+def _target(destination: str | os.PathLike[str], name_in_dir: str | None, *, look: bool = True) -> str:
+    """Where the file goes: into ``destination`` under ``name_in_dir`` if it names a directory.
+
+    It does when it ends with a path separator, or (``look``: a ``stat``) exists as one.
+    """
+    target = os.fspath(destination)
+    if name_in_dir is not None and (target.endswith(_SEPARATORS) or (look and os.path.isdir(target))):
+        target = os.path.join(target, name_in_dir)
+    return target
+
+
+def _create_partial(target: str) -> tuple[str, int]:
+    """The temporary file next to ``target``, created: its name and descriptor.
 
     The temporary name is ``.<name>.<pid><n>.part`` (unique, no random bytes needed).
     The folder is made only when the open finds it missing (a folder removed since the
@@ -204,26 +215,23 @@ def _open_partial(destination: str | os.PathLike[str], name_in_dir: str | None) 
     this runs for every downloaded file (B6), and each system call in a worker thread
     lets the event loop's thread take the GIL (``open()`` makes three more than needed).
     """
-    target = os.fspath(destination)
-    if name_in_dir is not None and (target.endswith(_SEPARATORS) or os.path.isdir(target)):
-        target = os.path.join(target, name_in_dir)
     folder, name = os.path.split(target)
     partial = os.path.join(folder, f".{name}.{_pid:x}{next(_partials):x}.part")
     try:
-        return target, partial, os.open(partial, _CREATE_FLAGS, 0o666)
+        return partial, os.open(partial, _CREATE_FLAGS, 0o666)
     except FileNotFoundError:
         if not folder:
             raise
         os.makedirs(folder, exist_ok=True)
-        return target, partial, os.open(partial, _CREATE_FLAGS, 0o666)
+        return partial, os.open(partial, _CREATE_FLAGS, 0o666)
 
 
-def _write_whole(destination: str | os.PathLike[str], name_in_dir: str | None, chunks: list[bytes]) -> str:
-    """A whole (small) body written, made durable and renamed into place: one thread hop, six system calls."""
-    target, partial, fd = _open_partial(destination, name_in_dir)
+def _write_at(target: str, data: bytes) -> None:
+    """``data`` written to a temporary file, made durable and renamed to ``target``."""
+    partial, fd = _create_partial(target)
     try:
         try:
-            view = memoryview(b"".join(chunks))
+            view = memoryview(data)
             while view:  # one write, unless the disk takes less
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
@@ -234,17 +242,35 @@ def _write_whole(destination: str | os.PathLike[str], name_in_dir: str | None, c
         with contextlib.suppress(OSError):
             os.unlink(partial)
         raise
+
+
+def _write_whole(destination: str | os.PathLike[str], name_in_dir: str | None, chunks: list[bytes]) -> str:
+    """A whole (small) body written, made durable and renamed into place: one thread hop, five system calls.
+
+    Whether ``destination`` is an existing directory is asked only when writing to it
+    as a file fails (renaming a file onto a directory does): a ``stat`` per file saved.
+    """
+    data = b"".join(chunks)
+    target = _target(destination, name_in_dir, look=False)
+    try:
+        _write_at(target, data)
+    except OSError:
+        if name_in_dir is None or target != os.fspath(destination) or not os.path.isdir(target):
+            raise
+        target = os.path.join(target, name_in_dir)
+        _write_at(target, data)
     return target
 
 
 def _open_file(destination: str | os.PathLike[str], name_in_dir: str | None) -> tuple[str, str, BinaryIO]:
-    """``_open_partial`` with a file object, for a large body written over several hops.
+    """The target and its temporary file, open as a file object, for a large body written over several hops.
 
     A file object, not a descriptor, between hops: closing it waits for a write still
     running in another thread (a cancelled download), where a closed descriptor's
     number could meanwhile be reused by another file.
     """
-    target, partial, fd = _open_partial(destination, name_in_dir)
+    target = _target(destination, name_in_dir)
+    partial, fd = _create_partial(target)
     try:
         return target, partial, open(fd, "wb")
     except BaseException:

@@ -223,9 +223,11 @@ async def test_a_trailing_separator_means_into_this_directory(
 
     existing = tmp_path / "existing"
     existing.mkdir()
-    assert (await small_client.recordings.download(RECORDING["url"], existing)).path == existing / "take.wav"
+    into = await small_client.recordings.download(RECORDING["url"], existing)
+    assert into.path == existing / "take.wav" and into.path.read_bytes() == AUDIO
     as_file = await small_client.recordings.download(RECORDING["url"], tmp_path / "named.wav")
     assert as_file.path == tmp_path / "named.wav" and as_file.path.is_file()
+    assert list(tmp_path.glob("**/.*.part")) == [], "the write tried as a file onto `existing` left nothing"
 
 
 @pytest.mark.parametrize("where", ["a-file/", "a-file/take.wav", "a-file/deeper/"])
