@@ -48,7 +48,7 @@ _SNIFF_BYTES = 12
 #: How much of a file ``audio_without_data`` looks at: the headers of any ordinary file.
 AUDIO_HEAD_BYTES = 4096
 #: What may separate folders in a file name (``\\`` and ``:`` on Windows): such names go through ``Path``.
-_SEPARATORS = "/\\:"
+_HAS_SEPARATOR = re.compile(r"[/\\:]").search
 #: Flags for reading an upload with ``os.open`` (binary on Windows too).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 #: A file name ``quote(name, "")`` leaves as it is (letters, digits, ``_.-~``): most names need no quoting.
@@ -87,16 +87,17 @@ def sniff_audio_format(head: bytes) -> AudioFormat | None:
     return None
 
 
-def audio_without_data(head: bytes, size: int | None) -> str | None:
+def audio_without_data(head: bytes, size: int | None, fmt: AudioFormat | None = None) -> str | None:
     """Why a file holds no audio (say, a header-only WAV), or ``None``: e.g. ``"no data chunk"``.
 
     The one check shared by uploads and the job orchestrator's local validation.
     ``head`` is the file's first ``AUDIO_HEAD_BYTES`` (or all of it), ``size`` its
-    length if known.  Only what the headers prove is reported: a file whose layout
-    cannot be judged from its head passes.
+    length if known, ``fmt`` its format if already sniffed.  Only what the headers
+    prove is reported: a file whose layout cannot be judged from its head passes.
     """
     total = size if size is not None else len(head)
-    fmt = sniff_audio_format(head[:_SNIFF_BYTES])
+    if fmt is None:
+        fmt = sniff_audio_format(head[:_SNIFF_BYTES])
     if fmt is AudioFormat.WAV:
         pos = 12
         while pos + 8 <= len(head):
@@ -228,7 +229,7 @@ def _check_format(head: bytes, where: str, size: int | None) -> AudioFormat:
     fmt = sniff_audio_format(head[:_SNIFF_BYTES])
     if fmt is None:
         raise UnsupportedAudioError(f"{where} is not wav, ogg, mp3 or flac audio (judged by its content, not its name)")
-    problem = audio_without_data(head, size)
+    problem = audio_without_data(head, size, fmt)
     if problem is not None:
         raise InvalidRequestError(
             f"{where} holds no audio ({fmt.name}: {problem}; {size if size is not None else len(head)} bytes): "
@@ -239,12 +240,12 @@ def _check_format(head: bytes, where: str, size: int | None) -> AudioFormat:
 
 def _with_extension(name: str, fmt: AudioFormat) -> str:
     """``name``'s stem (as ``Path(name).stem``) with ``fmt``'s extension: ``take.mp3`` sent as WAV is ``take.wav``."""
-    if not name or name == "." or any(sep in name for sep in _SEPARATORS):
+    if not name or name == "." or _HAS_SEPARATOR(name):
         stem = Path(name).stem if name else ""
     else:  # a plain file name, as a job passes: the same stem without building a Path (B6)
         dot = name.rfind(".")
         stem = name[:dot] if 0 < dot < len(name) - 1 else name
-    return f"{stem or 'audio'}.{fmt.value}"
+    return f"{stem or 'audio'}.{fmt._value_}"  # ``_value_``: ``value`` is a descriptor call (B6)
 
 
 async def prepare_upload(source: AudioSource, *, filename: str | None = None) -> PreparedUpload:
