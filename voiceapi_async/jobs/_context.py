@@ -20,7 +20,7 @@ from .._models import Recording
 from ._events import ItemDone, ItemFailed, JobEvent
 from ._outcomes import StopJob
 from ._progress import StageTracker
-from ._stages import FINAL_ITEM_STAGES, ItemStage, OutputStage, Step
+from ._stages import ItemStage, OutputStage, Step
 from ._store import ItemRow, JobStore, OutputRow
 from ._targets import ResolvedTarget
 
@@ -198,8 +198,7 @@ class EngineContext:
         return result
 
     def move(self, seq: int, old: ItemStage, new: ItemStage) -> None:
-        self.tracker.move(old, new)
-        if new in FINAL_ITEM_STAGES and old not in FINAL_ITEM_STAGES:
+        if self.tracker.move(old, new):  # the item just ended
             self.unannounced += 1
             if seq in self.holding:
                 self.holding.discard(seq)
