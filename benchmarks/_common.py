@@ -181,7 +181,7 @@ class Scratch:
     the sessions of processes of this host that died without removing theirs.
 
     The root is marked ``chattr +T``, so each session lands in a block group chosen anew
-    (mostly an empty one) and a process's files stay in its session's group: removing
+    (often an empty one) and a process's files stay in its session's group: removing
     a session leaves one group slow for a few minutes, not one per run directory.  A
     session whose group turns out slow anyway (measured on ``HEALTH_FILES`` files: another
     process deleted files there lately) is set aside for another, ``SESSION_ATTEMPTS``
@@ -197,7 +197,7 @@ class Scratch:
         self._sessions: list[Path] = []
         self._made = 0
         self.spread = False
-        #: CPU us per file created in each session tried, the one used last.
+        #: CPU us per file created in each session tried, in order.
         self.health_us: list[float] = []
 
     @property
@@ -214,7 +214,7 @@ class Scratch:
                 if tried[session] <= SLOW_FILE_CREATION_US:
                     break
             self.health_us = list(tried.values())
-            self._session = min(tried, key=lambda path: tried[path]) if len(tried) > 1 else session
+            self._session = min(tried, key=tried.__getitem__)  # the healthy one, else the fastest
         return self._session
 
     def dir(self, name: str) -> Path:
