@@ -89,3 +89,22 @@ async def test_calls_that_finish_before_the_loop_looks_wake_it_once() -> None:
     assert len(wakeups) == 1
 
     assert await pool.submit(lambda: "again") == "again"  # the next outcome wakes the loop again
+
+
+def test_an_outcome_for_a_closed_loop_is_dropped_and_the_thread_goes_on() -> None:
+    pool = BlockingPool(max_threads=1)
+    release = threading.Event()
+    loop = asyncio.new_event_loop()
+
+    async def submit() -> asyncio.Future[bool]:
+        return pool.submit(release.wait, 30)
+
+    loop.run_until_complete(submit())
+    loop.close()  # before the call ends: its outcome has no loop to go to
+    release.set()
+
+    async def next_call() -> str:
+        return await asyncio.wait_for(pool.submit(lambda: "next"), 30)  # a dead thread would never take it
+
+    assert asyncio.run(next_call()) == "next"  # the same (only) thread took it
+    assert pool.threads == 1
