@@ -20,15 +20,18 @@ healthy filesystem's: then files per second says more about the disk than about 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ._batch import batch_against, voice_ids, write_tiny_wavs
 from ._common import (
+    ROOT,
     SCRATCH_ENV,
     SLOW_FILE_CREATION_US,
     BenchResult,
     Goal,
     Options,
+    Scratch,
     Table,
     file_creation_us,
     median,
@@ -65,12 +68,20 @@ def _emulator_config() -> Any:
     return EmulatorConfig(rate_limits=RateLimitConfig.off(), original_delay=0.0, conversion_delay=(0.0, 0.0))
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (results are committed; checkouts differ)."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def measure(opts: Options) -> dict[str, Any]:
     n = files(opts)
     creation_us = file_creation_us(scratch_dir("b6-file-creation"), PROBE_FILES)
     slow = creation_us > SLOW_FILE_CREATION_US
     opts.log(
-        f"  B6 scratch {scratch().root}: {creation_us:.0f} us of CPU per file created"
+        f"  B6 scratch {_shown(scratch().root)}: {creation_us:.0f} us of CPU per file created"
         + (f" (SLOW: over {SLOW_FILE_CREATION_US:.0f} us, the filesystem limits files/s)" if slow else "")
     )
     inputs = scratch_dir("b6-in")
@@ -97,7 +108,7 @@ def measure(opts: Options) -> dict[str, Any]:
             f" ({job['emulator_cpu'] / n * 1000:.2f} ms/file)"
         )
     scratch_info = {
-        "root": str(scratch().root),
+        "root": _shown(scratch().root),
         "session": str(scratch().session),
         "spread": scratch().spread,
         "session_health_us": scratch().health_us,  # per session tried (HEALTH_FILES files each)
@@ -161,18 +172,21 @@ def run(opts: Options) -> BenchResult:
     res.tables.append(
         Table(
             "Creating files in the scratch directory (measured before the runs)",
-            ["scratch root", "CPU us / 76-byte file", "healthy", "verdict"],
+            ["scratch root", "CPU us / 76-byte file", "healthy", "verdict", "session check, us per try"],
             [
                 [
                     fs["root"],
                     fs["file_creation_us"],
                     f"<= {SLOW_FILE_CREATION_US:.0f}",
                     "SLOW: files/s is the filesystem's limit, not the SDK's" if slow else "ok",
+                    ", ".join(f"{us:.0f}" for us in fs["session_health_us"]),
                 ]
             ],
             f"{PROBE_FILES:,} files created in a fresh directory, CPU (user + system) per file. Each pipeline"
             " creates one file per input (its output, written as a partial file renamed into place), and"
-            f" the CPU per file above includes its cost; set {SCRATCH_HINT} to write elsewhere.",
+            f" the CPU per file above includes its cost; set {SCRATCH_HINT} to write elsewhere. Session check:"
+            f" {Scratch.HEALTH_FILES} files in each session tried, another tried while over"
+            f' {SLOW_FILE_CREATION_US:.0f} us (README, "Where the files go").',
         )
     )
     if slow:
