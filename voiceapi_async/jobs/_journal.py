@@ -67,7 +67,10 @@ SCHEMA_VERSION = 1
 # No index on ``items.stage``: every item changes stage five times, and keeping such an index
 # cost about a tenth of the journal's CPU per file; what reads items by stage either walks
 # ``seq`` (the submit feed, in chunks) or reads them all once a run (counts, failures).
-# Journals made before keep theirs; it does no harm.
+# Nor on ``outputs.stage`` and ``outputs.recording_id``: one partial index holds only the
+# outputs the poller waits for (a lookup's probes of recordings no longer watched, most of
+# a listed page, miss in it without reading the table), and an output leaves it once.
+# Journals made before keep their indexes; they do no harm.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -107,8 +110,6 @@ CREATE TABLE IF NOT EXISTS outputs (
     error TEXT,
     PRIMARY KEY (item_seq, target)
 );
-CREATE INDEX IF NOT EXISTS outputs_recording ON outputs (recording_id);
-CREATE INDEX IF NOT EXISTS outputs_stage ON outputs (stage);
 CREATE TABLE IF NOT EXISTS folders (
     rel_dir TEXT PRIMARY KEY,
     folder_id TEXT NOT NULL
@@ -153,6 +154,8 @@ _PENDING, _CREATED, _CONVERTING, _DONE, _FAILED = (
 )
 _DOWNLOADED, _OUTPUT_FAILED = OutputStage.DOWNLOADED.value, OutputStage.FAILED.value
 _WATCHED = ", ".join(f"'{stage.value}'" for stage in WATCHED_OUTPUT_STAGES)
+#: The poller's index (see above ``_SCHEMA``): its condition is the very text its queries use.
+_SCHEMA += f"CREATE INDEX IF NOT EXISTS outputs_watched ON outputs (recording_id) WHERE stage IN ({_WATCHED});\n"
 _FINAL_OUTPUT = ", ".join(f"'{stage.value}'" for stage in FINAL_OUTPUT_STAGES)
 _ACTIVE = f"'{_CREATED}', '{ItemStage.ORDERING.value}', '{_CONVERTING}'"
 
