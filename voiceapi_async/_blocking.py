@@ -88,7 +88,9 @@ class BlockingPool:
         self._idle_seconds = idle_seconds
         self._name = name
         self._threads = 0
-        #: Threads waiting for a call, less the calls queued for them (each call claims one).
+        #: Threads waiting for a call, less the calls queued (each call claims one).  Below
+        #: zero while calls wait for a busy thread: each thread done with a call adds one
+        #: back before taking the next, so only a thread with nothing queued may end.
         self._idle = 0
         self._inboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Inbox] = weakref.WeakKeyDictionary()
 
@@ -105,11 +107,11 @@ class BlockingPool:
             inbox = self._inboxes[loop] = _Inbox()
         start = False
         with self._lock:
-            if self._idle > 0:
-                self._idle -= 1
-            elif self._threads < self._max:
+            if self._idle <= 0 and self._threads < self._max:
                 self._threads += 1
                 start = True
+            else:  # an idle thread takes it, or it waits for a busy one: claimed either way
+                self._idle -= 1
         self._queue.put((inbox, future, fn, args))
         if start:
             threading.Thread(target=self._work, name=self._name, daemon=True).start()

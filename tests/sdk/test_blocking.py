@@ -108,3 +108,23 @@ def test_an_outcome_for_a_closed_loop_is_dropped_and_the_thread_goes_on() -> Non
 
     assert asyncio.run(next_call()) == "next"  # the same (only) thread took it
     assert pool.threads == 1
+
+
+async def test_calls_queued_behind_a_full_pool_leave_no_phantom_idle_thread() -> None:
+    """A call queued while every thread is busy is not counted as an idle thread later.
+
+    It was: the busy thread, done with its call, counted itself idle, then took the queued
+    call; done again, it counted itself idle a second time.  After the idle timeout the
+    (only) thread ended but one phantom idle thread stayed counted, so the next call was
+    queued for it and nobody ever ran it: the caller hung.
+    """
+    pool = BlockingPool(max_threads=1, idle_seconds=0)  # a thread ends as soon as it finds no work
+    release = threading.Event()
+    first = pool.submit(lambda: (release.wait(30), threading.current_thread())[1])
+    second = pool.submit(threading.current_thread)  # queued: the only thread is busy
+    release.set()
+    worker, same = await asyncio.gather(first, second)
+    assert worker is same
+    await asyncio.to_thread(worker.join, 30)  # waits on the thread itself, not on a clock
+    assert not worker.is_alive() and pool.threads == 0
+    assert await asyncio.wait_for(pool.submit(lambda: "ran"), 30) == "ran"  # a new thread takes it
