@@ -107,9 +107,8 @@ class Engine:
             except Exception as exc:  # raised below, outside the task group (no exception group)
                 failed.append(exc)
                 stop(scope)
-            except (
-                BaseException
-            ):  # a cancellation (or worse): shielded stages stop too, or the group would wait forever
+            except BaseException:
+                # a cancellation (or worse): shielded stages stop too, or the group would wait forever
                 stop(scope)
                 raise
 

@@ -563,10 +563,7 @@ class Journal(JobStore):
     def _transaction(self) -> sqlite3.Cursor:
         """The loop connection's cursor, in this loop turn's transaction (opened by the turn's first write)."""
         if self._open is None:
-            if self._broken is not None:
-                raise sqlite3.OperationalError(
-                    f"the journal could not commit earlier: {self._broken}"
-                ) from self._broken
+            self._raise_if_broken()
             assert self._loop is not None, "journal is not open"
             self._cursor.execute("BEGIN IMMEDIATE")
             self._open = []
@@ -651,6 +648,10 @@ class Journal(JobStore):
     def _flush(self) -> None:
         """Commit what is open now (before another connection or thread reads); raise if a commit failed."""
         self._commit()
+        self._raise_if_broken()
+
+    def _raise_if_broken(self) -> None:
+        """A commit failed earlier: nothing more is written or read as if it had not."""
         if self._broken is not None:
             raise sqlite3.OperationalError(f"the journal could not commit earlier: {self._broken}") from self._broken
 

@@ -102,8 +102,7 @@ class StageTracker:
                 ended = True
         elif old in FINAL:
             self.remaining += 1
-        if self._callback is not None:
-            self._callback(self.snapshot())
+        self.report()
         return ended
 
     def snapshot(self) -> Progress:
