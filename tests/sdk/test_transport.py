@@ -331,3 +331,30 @@ def test_timeouts_for_json_calls_and_for_streams() -> None:
     capped = Timeout(connect=5, read=30, total=10)
     assert capped.for_answers.total == 10 and capped.for_streams.total == 10
     assert Timeout(connect=None, read=None).for_answers.total is None
+
+
+def test_http_event_hand_written_init_sets_every_field_as_the_dataclass_would() -> None:
+    """``HTTPEvent.__init__`` is written out (half the instructions): it must keep up with the fields."""
+    import dataclasses
+
+    from voiceapi_async import HTTPEvent
+
+    names = [f.name for f in dataclasses.fields(HTTPEvent)]
+    event = HTTPEvent("response", "GET", "/api/voices", 2, status=200, elapsed=0.5)
+    assert sorted(vars(event)) == sorted(names)  # no field left unset, none invented
+    assert dataclasses.asdict(event) == {
+        "kind": "response",
+        "method": "GET",
+        "path": "/api/voices",
+        "attempt": 2,
+        "status": 200,
+        "elapsed": 0.5,
+        "delay": None,
+        "bucket": "fast",
+        "error": None,
+    }
+    same = HTTPEvent(kind="response", method="GET", path="/api/voices", attempt=2, status=200, elapsed=0.5)
+    assert event == same and hash(event) == hash(same)
+    assert dataclasses.replace(event, status=429) == HTTPEvent("response", "GET", "/api/voices", 2, 429, 0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.status = 500  # type: ignore[misc]
