@@ -61,7 +61,9 @@ async def scan_recordings(
 
     Ascending order keeps positions stable (a caller can resume where something was still
     pending); descending reaches recent recordings first.  Stop iterating to end the pass.
-    ``first_page``: the size of the first page (the others have ``PAGE``).
+    ``first_page``: the size of the first page; each next page is twice the size of the one
+    before, up to ``PAGE`` (a pass that just missed what it looks for reads a little more,
+    not 200 more).
     """
     limit = first_page
     while True:
@@ -72,7 +74,7 @@ async def scan_recordings(
         offset += len(page.list)
         if not page.list or offset >= page.pagination.count:
             return
-        limit = PAGE
+        limit = min(PAGE, 2 * limit)
 
 
 Scope = tuple["str | None", "str | None"]  # (folder_id, project_id): what one list call covers
@@ -158,6 +160,8 @@ class BulkPoller:
         self._wake: asyncio.Event | None = None
         self._changed = False
         self.pace = PollInterval(2.0, 30.0)
+        #: Per scope: (recordings it held at its last pass, how many it gained since the one before).
+        self._counts: dict[Scope, tuple[int, int]] = {}
 
     @contextlib.asynccontextmanager
     async def subscribe(
@@ -217,18 +221,24 @@ class BulkPoller:
         """One newest-first pass over ``scope``, until each of ``group`` saw what it waits for.
 
         What a round waits for is mostly among the newest recordings (a job polls every
-        few hundredths of a second while its conversions finish), so the first page asks
-        for about twice as many as are waited for, not 200: a round that waits for a few
-        does not fetch and decode 200 recordings.  Further pages are full.
+        few hundredths of a second while its conversions finish): what was created since
+        the last pass, which is about what the scope gained between the two passes before.
+        So the first page asks for that many or twice as many as are waited for (whichever
+        is more, plus some room), not 200: a round that waits for a few does not fetch and
+        decode 200 recordings.  Further pages double (``scan_recordings``).
         """
         waited = sum(len(s._wanted) for s in group)
-        first = min(PAGE, 2 * waited + _FIRST_PAGE_ROOM)
+        count, growth = self._counts.get(scope, (-1, 0))
+        first = min(PAGE, max(2 * waited, growth) + _FIRST_PAGE_ROOM)
         pages = scan_recordings(
             self._recordings, folder_id=scope[0], project_id=scope[1], direction="desc", first_page=first
         )
         try:
             async with contextlib.aclosing(pages):
-                async for _, page in pages:
+                async for offset, page in pages:
+                    if offset == 0:
+                        now = page.pagination.count
+                        self._counts[scope] = (now, max(0, now - count) if count >= 0 else 0)
                     group = [s for s in group if s._active]  # a subscriber may have left meanwhile
                     done = [s._offer(page.list) for s in group]
                     if all(done):
