@@ -32,7 +32,10 @@ class Timeout:
 
     @functools.cached_property
     def for_streams(self) -> aiohttp.ClientTimeout:
-        """Uploads and downloads: ``read`` bounds each wait for bytes, so size never times out."""
+        """Downloads and large uploads: ``read`` bounds each wait for bytes, so size never times out.
+
+        (An upload of at most ``SMALL_BODY`` bytes in memory goes under ``for_answers``.)
+        """
         return aiohttp.ClientTimeout(total=self.total, sock_connect=self.connect, sock_read=self.read)
 
     @functools.cached_property

@@ -512,8 +512,15 @@ class Transport:
         while True:
             attempt += 1
             try:
-                async with self.stream(req, opts=opts) as response:
+                # What ``stream`` does, without its ``asynccontextmanager`` (an async generator
+                # and its protocol per download: B6).
+                opened: tuple[aiohttp.ClientResponse, InFlightSlots] = await self._retrying(req, opts, _OPEN)
+                response, in_flight = opened
+                try:
                     return await consume(response)
+                finally:
+                    response.release()
+                    in_flight.release()
             except TRANSPORT_ERRORS as exc:
                 name = type(exc).__name__
                 cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
@@ -666,7 +673,12 @@ class Transport:
             data = req.body()
         if query:
             url = f"{url}{'&' if '?' in url else '?'}{query}"
-        limits = opts.timeout.for_streams if stream or req.body is not None else opts.timeout.for_answers
+        # A small body is sent as quickly as a JSON call's: one deadline for the whole
+        # request rather than a read timer re-armed per chunk (B6: an upload per file).
+        if stream or (data is not None and type(data) is not bytes and not _small_payload(data)):
+            limits = opts.timeout.for_streams
+        else:
+            limits = opts.timeout.for_answers
         return session.request(
             method or req.method,
             url,
@@ -856,6 +868,15 @@ def _give_back_if_acquired(acquire: asyncio.Future[Any], in_flight: InFlightSlot
 
     acquire.cancel()
     acquire.add_done_callback(release)
+
+
+#: A body up to this size is sent under ``Timeout.for_answers``, as a JSON call is.
+SMALL_BODY = 256 * 1024
+
+
+def _small_payload(data: aiohttp.payload.Payload) -> bool:
+    """Whether ``data`` is bytes in memory of at most ``SMALL_BODY``: sent in one go, like JSON."""
+    return isinstance(data, aiohttp.payload.BytesPayload) and data.size is not None and data.size <= SMALL_BODY
 
 
 def _origin(url: URL) -> tuple[str, str | None, int | None]:

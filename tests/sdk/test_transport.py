@@ -333,6 +333,30 @@ def test_timeouts_for_json_calls_and_for_streams() -> None:
     assert Timeout(connect=None, read=None).for_answers.total is None
 
 
+async def test_a_small_upload_is_bounded_as_a_json_call_and_a_large_one_by_its_progress(
+    client: VoiceClient, mocked: aioresponses, tmp_path: Any
+) -> None:
+    """Up to ``SMALL_BODY`` an upload gets one deadline (``for_answers``); above, a read timer (``for_streams``)."""
+    from voiceapi_async._transport import SMALL_BODY
+
+    small, large = tmp_path / "small.wav", tmp_path / "large.wav"
+    small.write_bytes(wav_bytes(1000))
+    large.write_bytes(wav_bytes(SMALL_BODY))  # 2 bytes a sample: twice SMALL_BODY
+    timeouts: list[aiohttp.ClientTimeout] = []
+
+    async def capture(url: Any, **kwargs: Any) -> CallbackResult:
+        timeouts.append(kwargs["timeout"])
+        return CallbackResult(payload=RECORDING)
+
+    mocked.post(UPLOAD_URL, callback=capture, repeat=True)
+    await client.recordings.create(FID, small)
+    await client.recordings.create(FID, large)
+    await client.recordings.create(FID, small.read_bytes())
+    timeout = client.timeout
+    assert timeouts == [timeout.for_answers, timeout.for_streams, timeout.for_answers]
+    assert timeout.for_answers.sock_read is None and timeout.for_streams.sock_read == timeout.read
+
+
 def test_http_event_hand_written_init_sets_every_field_as_the_dataclass_would() -> None:
     """``HTTPEvent.__init__`` is written out (half the instructions): it must keep up with the fields."""
     import dataclasses
