@@ -6,8 +6,10 @@ order and grouping of the job (``jobs/_convert`` discovery, ``_submit``, ``_watc
 submit (``items_in_stages``), then per file, on one of 16 concurrent workers (B6's
 concurrency, so writes of several files share a commit as in the job):
 
-    set_stage(creating, intent)  set_created  set_stage(ordering, intent)  set_converting
-    set_output(converted, url)   item         set_downloaded
+    set_stage(creating, intent)  set_ordering (the original's id with the order's intent)
+    set_converting               set_output(converted, url)   set_downloaded
+
+(the downloader takes the item's row from the engine's ``rows``, not from the journal),
 
 with a poll round every 64 files: ``watched``, then ``lookup`` of the newest 448 recordings
 in pages of 200 (B6's job looks up about 7 ids per file).
@@ -78,9 +80,7 @@ async def replay(store: Any, n: int) -> None:
         while (row := await queue.get()) is not None:
             seq = row.seq
             await store.set_stage(seq, ItemStage.CREATING, intent=True)
-            original = f"orig-{seq}"
-            await store.set_created(seq, original)
-            await store.set_stage(seq, ItemStage.ORDERING, intent=True)
+            await store.set_ordering(seq, f"orig-{seq}")
             conversion = f"conv-{seq}"
             await store.set_converting(seq, [(0, conversion)], seq // CHUNK)
             recent.append(conversion)
@@ -91,8 +91,7 @@ async def replay(store: Any, n: int) -> None:
                     await store.lookup(listed[page : page + PAGE])
             url = f"http://emulator/files/{conversion}.wav"
             await store.set_output(seq, 0, OutputStage.CONVERTED, url=url)
-            item = await store.item(seq)
-            outcome = await store.set_downloaded(seq, 0, path=f"/out/{item.rel}", size=76, url=url)
+            outcome = await store.set_downloaded(seq, 0, path=f"/out/{row.rel}", size=76, url=url)
             assert outcome is ItemStage.DONE, outcome
 
     workers = [asyncio.ensure_future(worker()) for _ in range(WORKERS)]
@@ -129,8 +128,8 @@ class _NullStore:
         if intent:
             await asyncio.sleep(0)  # the journal answers an intent after the next turn's commit
 
-    async def set_created(self, seq: int, original_id: str) -> None:
-        return None
+    async def set_ordering(self, seq: int, original_id: str) -> None:
+        await asyncio.sleep(0)  # an intent
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
         return None
@@ -143,9 +142,6 @@ class _NullStore:
 
     async def set_output(self, seq: int, target: int, stage: OutputStage, *, url: str | None = None) -> None:
         return None
-
-    async def item(self, seq: int) -> ItemRow:
-        return self.items[seq - 1]
 
     async def set_downloaded(self, seq: int, target: int, *, path: str, size: int, url: str | None) -> ItemStage:
         return ItemStage.DONE

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from voiceapi_async import VoiceClient
 from voiceapi_async.emulator import Emulator
 from voiceapi_async.jobs import (
     BatchConvertJob,
+    ItemConverted,
     ItemDone,
     ItemDownloaded,
     ItemOrdered,
@@ -15,6 +19,7 @@ from voiceapi_async.jobs import (
     JobStatus,
     Target,
 )
+from voiceapi_async.jobs._journal import Journal
 
 from .conftest import JOB_FAST
 from .helpers import make_tree
@@ -57,3 +62,37 @@ async def test_two_voices_end_to_end(
     )
     resumed = await capped.run_to_completion()
     assert resumed.output_count == 52 and resumed.output_files == summary.output_files[:5]
+
+
+async def test_items_ordered_in_a_run_are_not_read_back_from_the_journal(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Downloads and events take the row the run submitted (``EngineContext.rows``), not a re-read per output."""
+    reads: list[int] = []
+    item = Journal.item
+
+    async def counted(self: Journal, seq: int) -> Any:
+        reads.append(seq)
+        return await item(self, seq)
+
+    monkeypatch.setattr(Journal, "item", counted)
+    make_tree(tmp_path / "in", 6, subdirs=2)
+    out = tmp_path / "out"
+    job = BatchConvertJob(
+        client, tmp_path / "in", [voice_names[0], Target(voice_names[1], semitones_correction=2)], out, **JOB_FAST
+    )
+    events = [e async for e in job.run()]
+    assert job.summary is not None and job.summary.done == 6
+    assert reads == []
+    uploaded = {e.key: e.name for e in events if isinstance(e, ItemUploaded)}
+    downloaded = [e for e in events if isinstance(e, ItemDownloaded)]
+    converted = [e for e in events if isinstance(e, ItemConverted)]
+    assert len(uploaded) == 6 and len(downloaded) == len(converted) == 12
+    for event in [*downloaded, *converted]:  # each names its item and target as the journal does
+        assert uploaded[event.key] == event.name
+    assert {e.target for e in downloaded} == {e.target for e in converted} and len({e.target for e in downloaded}) == 2
+    for event in downloaded:
+        stem = event.name.rsplit(".", 1)[0]
+        assert event.path.startswith(str(out / stem)) and Path(event.path).stat().st_size == event.size
+    done = [e for e in events if isinstance(e, ItemDone)]
+    assert sorted(p for e in done for p in e.outputs) == sorted(e.path for e in downloaded)

@@ -141,3 +141,28 @@ async def test_a_plain_write_is_answered_at_once_and_committed_at_the_next_loop_
     finally:
         other.close()
         await journal.close()
+
+
+async def test_set_ordering_journals_the_original_and_the_order_intent_in_one_durable_write(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = await _journal_with_one_item(path)
+    other = sqlite3.connect(path)
+    statements: list[str] = []
+    try:
+        [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
+        await journal.set_stage(row.seq, ItemStage.CREATING, intent=True)
+        created_at = (await journal.item(row.seq)).intent_at
+        writes = journal.writes
+        journal.db.set_trace_callback(statements.append)
+        await journal.set_ordering(row.seq, "orig-1")
+        journal.db.set_trace_callback(None)
+        assert journal.writes - writes == 1
+        assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE", "COMMIT"]
+        # An intent: committed (seen by another connection) when it returns, with the original's id.
+        stage, original_id, intent_at = other.execute("SELECT stage, original_id, intent_at FROM items").fetchone()
+        assert (stage, original_id) == ("ordering", "orig-1") and intent_at >= created_at
+        item = await journal.item(row.seq)
+        assert item.stage is ItemStage.ORDERING and item.original_id == "orig-1" and item.attempts == 0
+    finally:
+        other.close()
+        await journal.close()

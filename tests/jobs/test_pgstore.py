@@ -92,8 +92,11 @@ async def test_writes_are_fenced_by_the_lease(tmp_path: Path, postgres_url: str)
         assert await a.claim(10) == 3
         assert await b.claim(10) == 0  # nothing is taken twice
         assert await b.unfinished_elsewhere() == 3
-        seq = (await a.items_in_stages([ItemStage.PENDING], 0, 10))[0].seq
+        seq, other, _ = (row.seq for row in await a.items_in_stages([ItemStage.PENDING], 0, 10))
         await a.set_stage(seq, ItemStage.CREATING, intent=True)
+        await a.set_ordering(other, "orig-1")  # the original's id and the order's intent, one write
+        ordering = await a.item(other)
+        assert ordering.stage is ItemStage.ORDERING and ordering.original_id == "orig-1" and ordering.intent_at
         assert await b.items_in_stages([ItemStage.PENDING, ItemStage.CREATING], 0, 10) == []  # b sees only its own
         conn = await asyncpg.connect(postgres_url)
         try:  # a stops renewing (it hangs, or died): its leases run out
@@ -105,6 +108,8 @@ async def test_writes_are_fenced_by_the_lease(tmp_path: Path, postgres_url: str)
         assert await b.claim(10) == 3
         with pytest.raises(LeaseLostError):
             await a.set_stage(seq, ItemStage.PENDING)
+        with pytest.raises(LeaseLostError):
+            await a.set_ordering(seq, "orig-a")
         taken = await b.item(seq)
         assert taken.stage is ItemStage.CREATING and taken.intent_at is not None  # b reconciles before sending
         assert await a.renew() == 0

@@ -43,7 +43,7 @@ async def test_crash_between_upload_and_journal_reconciles(
 ) -> None:
     make_tree(tmp_path / "in", 8)
     args = (client, tmp_path / "in", voice_names[:1], tmp_path / "out")
-    crash_once(monkeypatch, "set_created", on_call=3)
+    crash_once(monkeypatch, "set_ordering", on_call=3)
     with pytest.raises(Crash):
         async for _ in BatchConvertJob(*args, upload_concurrency=1, **FAST).run():
             pass

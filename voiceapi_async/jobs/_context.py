@@ -150,6 +150,9 @@ class Work:
 
     row: ItemRow
     stage: ItemStage
+    #: The id of an original made this run and not journaled yet: ``set_ordering`` journals it
+    #: with the order's intent (or ``set_created`` if the worker stops before that).
+    unjournaled: str | None = None
 
 
 @dataclasses.dataclass(eq=False)
@@ -166,6 +169,10 @@ class EngineContext:
     round: int = 0
     #: Items between "upload started" and "done" (at most ``max_active``); ``slot_freed`` wakes the feeder.
     holding: set[int] = dataclasses.field(default_factory=set)
+    #: The rows of the items this run submitted, from the order until their end (or ``park``),
+    #: with their stage ``converting``: downloads and events read them here, not in the journal
+    #: (no other stage changes an item in between but its end, which removes it from here).
+    rows: dict[int, ItemRow] = dataclasses.field(default_factory=dict)
     slot_freed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     #: Set when an item starts converting: the poller has something to watch.
     work_ready: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
@@ -200,6 +207,7 @@ class EngineContext:
     def move(self, seq: int, old: ItemStage, new: ItemStage) -> None:
         if self.tracker.move(old, new):  # the item just ended
             self.unannounced += 1
+            self.rows.pop(seq, None)
             if seq in self.holding:
                 self.holding.discard(seq)
                 self.slot_freed.set()
@@ -250,6 +258,7 @@ class EngineContext:
     def park(self, seq: int, *, converting: bool) -> None:
         """Leave an item for the next run (transient failures, or 402): it stays pending in the journal."""
         (self.parked_converting if converting else self.parked_submit).add(seq)
+        self.rows.pop(seq, None)
         if seq in self.holding:
             self.holding.discard(seq)
             self.slot_freed.set()
@@ -283,6 +292,7 @@ class EngineContext:
         """Announce what ``settle_item`` (or ``set_downloaded``) decided for a converting item."""
         if outcome is None:
             return
+        item = item or self.rows.get(seq)
         self.move(seq, ItemStage.CONVERTING, outcome)
         if self.emit_event is None:  # nobody reads events: the end is announced without reading the item
             await self.emit(None, final=True)
@@ -301,3 +311,8 @@ class EngineContext:
 
     def target_name(self, item: ItemRow, target: int) -> str:
         return target_label(self.kind, item, target)
+
+    async def item(self, seq: int) -> ItemRow:
+        """A converting item's row: the one at hand (``rows``), else the journal's (an item an earlier run ordered)."""
+        row = self.rows.get(seq)
+        return row if row is not None else await self.journal.item(seq)

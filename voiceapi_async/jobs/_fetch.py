@@ -73,8 +73,8 @@ class Downloader:
         # Outputs are queued only once journaled ``converted`` (by the poller, or the feed of an
         # earlier run's), one at a time (``_downloading``), and nothing but this worker changes a
         # converted output, except the end of its item (``fail_item`` fails its outputs too): the
-        # item's stage is the one thing to read again.
-        item = await journal.item(out.item_seq)
+        # item's stage is the one thing to check again (an item in ``ctx.rows`` is converting).
+        item = await self.ctx.item(out.item_seq)
         if item.stage is not ItemStage.CONVERTING or out.stage is not OutputStage.CONVERTED or out.recording_id is None:
             return
         url = out.url

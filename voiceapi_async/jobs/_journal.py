@@ -173,6 +173,11 @@ _INSERT_ITEM_SQL = f"INSERT INTO items ({NEW_ITEM_COLUMNS}) VALUES ({_marks(15)}
 _STAGE_SQL = "UPDATE items SET stage = ?1, updated_at = ?2 WHERE seq = ?3"
 _INTENT_SQL = "UPDATE items SET stage = ?1, updated_at = ?2, intent_at = ?2 WHERE seq = ?3"
 _CREATED_SQL = f"UPDATE items SET stage = '{_CREATED}', original_id = ?, attempts = 0, updated_at = ? WHERE seq = ?"
+#: ``set_created`` and the order's intent in one statement (``set_ordering``).
+_ORDERING_SQL = (
+    f"UPDATE items SET stage = '{ItemStage.ORDERING.value}', original_id = ?1, attempts = 0,"
+    " updated_at = ?2, intent_at = ?2 WHERE seq = ?3"
+)
 _CONVERTING_SQL = f"UPDATE items SET stage = '{_CONVERTING}', updated_at = ? WHERE seq = ?"
 _NEW_OUTPUT_SQL = (
     "INSERT OR REPLACE INTO outputs (item_seq, target, recording_id, stage, since_round)"
@@ -798,6 +803,10 @@ class Journal(JobStore):
 
     async def set_created(self, seq: int, original_id: str) -> None:
         self._put(_CREATED_SQL, (original_id, time.time(), seq))
+
+    async def set_ordering(self, seq: int, original_id: str) -> None:
+        self._put(_ORDERING_SQL, (original_id, time.time(), seq))
+        await self._committed()
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
         self._put_with(_set_converting, seq, outputs, round_no, time.time())

@@ -478,14 +478,22 @@ class PostgresJobStore(JobStore):
         )
 
     async def set_created(self, seq: int, original_id: str) -> None:
+        await self._set_original(seq, ItemStage.CREATED, original_id, intent=False)
+
+    async def set_ordering(self, seq: int, original_id: str) -> None:
+        await self._set_original(seq, ItemStage.ORDERING, original_id, intent=True)
+
+    async def _set_original(self, seq: int, stage: ItemStage, original_id: str, *, intent: bool) -> None:
+        """The item's original is known (its stage ``created``, or ``ordering`` with the order's intent)."""
         await self._fenced(
             self._db,
-            "UPDATE voiceapi_job_items SET stage = $4, original_id = $5, attempts = 0, updated_at = $6"
-            f" WHERE job = $1 AND seq = $3 AND {_MINE}",
+            "UPDATE voiceapi_job_items SET stage = $4, original_id = $5, attempts = 0, updated_at = $6,"
+            f" intent_at = CASE WHEN $7 THEN $6 ELSE intent_at END WHERE job = $1 AND seq = $3 AND {_MINE}",
             seq,
-            ItemStage.CREATED,
+            stage,
             original_id,
             time.time(),
+            intent,
         )
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:

@@ -97,7 +97,7 @@ class Retrier:
 
     async def _announce(self, out: OutputRow, error: str) -> None:
         self.conversion_retries += 1
-        item = await self.ctx.journal.item(out.item_seq)
+        item = await self.ctx.item(out.item_seq)
         await self.ctx.emit(
             ItemRetried(
                 key=item.key,

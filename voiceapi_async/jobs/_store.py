@@ -6,7 +6,7 @@ database for several workers) implements this protocol and nothing else.
 
 The contract every implementation keeps:
 
-- An *intent* (``set_stage(..., intent=True)``, ``set_output(..., RETRYING)``) returns only
+- An *intent* (``set_stage(..., intent=True)``, ``set_ordering``, ``set_output(..., RETRYING)``) returns only
   once it is *durable* (committed): callers write an intent and only then send the
   non-idempotent request it announces.  Writes may be grouped into one commit, but an
   intent's caller is never answered before that commit.
@@ -200,6 +200,13 @@ class JobStore(Protocol):
         """Move an item; with ``intent`` the time is recorded (the server may act from now on)."""
 
     async def set_created(self, seq: int, original_id: str) -> None: ...
+
+    async def set_ordering(self, seq: int, original_id: str) -> None:
+        """``set_created`` and the order's intent (``set_stage(ORDERING, intent=True)``) as one write.
+
+        For an original just made whose order is sent next: one statement instead of two
+        on the same row.  An intent: it returns once durable.
+        """
 
     async def set_converting(self, seq: int, outputs: Iterable[tuple[int, str]], round_no: int) -> None:
         """The conversion ids (target -1: the original itself) are known: the item waits for them."""

@@ -8,9 +8,11 @@ run left the intent behind, the server is asked (``_reconcile``) before sending 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+import anyio
 import msgspec
 
 from .._errors import VoiceAPIError
@@ -99,19 +101,37 @@ class Submitter:
         ctx.later(retry_in, again)
 
     async def _submit(self, work: Work) -> None:
+        try:
+            await self._create_and_order(work)
+        except BaseException:
+            if work.unjournaled is not None:  # stopped between the original and the order's intent
+                original_id, work.unjournaled = work.unjournaled, None
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):  # else the re-run reconciles
+                    await self.ctx.journal.set_created(work.row.seq, original_id)
+            raise
+
+    async def _create_and_order(self, work: Work) -> None:
+        targets = self.ctx.kind.targets_for(work.row)
         if work.stage in (ItemStage.PENDING, ItemStage.CREATING):
-            original_id = await self._make_original(work)
+            # With conversions to order, the original's id is journaled with the order's intent
+            # (``set_ordering``): one write on the item's row instead of two.
+            original_id = await self._make_original(work, journal=not targets)
             if original_id is None:
                 return
             work.row = msgspec.structs.replace(work.row, original_id=original_id)
         assert work.row.original_id is not None
-        targets = self.ctx.kind.targets_for(work.row)
         if not targets:  # a TTS original without conversions is itself the output
             await self.ctx.journal.set_converting(work.row.seq, [(-1, work.row.original_id)], self.ctx.round)
-            self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
-            self.ctx.work_ready.set()
+            self._converting(work)
             return
         await self._order(work, targets)
+
+    def _converting(self, work: Work) -> None:
+        """The item waits for its conversions: the poller has work, and the row stays at hand (``ctx.rows``)."""
+        self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
+        work.stage = ItemStage.CONVERTING
+        self.ctx.rows[work.row.seq] = msgspec.structs.replace(work.row, stage=ItemStage.CONVERTING)
+        self.ctx.work_ready.set()
 
     async def _set_stage(self, work: Work, stage: ItemStage, *, intent: bool = False) -> None:
         await self.ctx.journal.set_stage(work.row.seq, stage, intent=intent)
@@ -151,7 +171,8 @@ class Submitter:
 
     # -- the original ----------------------------------------------------------------------
 
-    async def _make_original(self, work: Work) -> str | None:
+    async def _make_original(self, work: Work, *, journal: bool) -> str | None:
+        """Upload (or synthesize) the item's original; its id, journaled ``created`` if ``journal``."""
         row = work.row
 
         async def reconcile() -> Recording | None:
@@ -167,7 +188,7 @@ class Submitter:
                 if not isinstance(outcome, Uncertain):
                     await self._set_stage(work, ItemStage.PENDING)
                 raise outcome from exc
-            await self._record_original(work, recording.id, reconciled=False, emit=False)
+            await self._record_original(work, recording.id, reconciled=False, emit=False, journal=journal)
             return recording
 
         result = await self._attempts(work, Step.UPLOAD, ItemStage.CREATING, attempt, reconcile)
@@ -175,13 +196,18 @@ class Submitter:
             return None
         recording, reconciled = result
         if reconciled:
-            await self._record_original(work, recording.id, reconciled=True)
+            await self._record_original(work, recording.id, reconciled=True, journal=journal)
         elif self.ctx.emit_event is not None:
             await self.ctx.emit(self.ctx.kind.created_event(row, recording.id, False))
         return recording.id
 
-    async def _record_original(self, work: Work, original_id: str, *, reconciled: bool, emit: bool = True) -> None:
-        await self.ctx.journal.set_created(work.row.seq, original_id)
+    async def _record_original(
+        self, work: Work, original_id: str, *, reconciled: bool, journal: bool, emit: bool = True
+    ) -> None:
+        if journal:
+            await self.ctx.journal.set_created(work.row.seq, original_id)
+        else:
+            work.unjournaled = original_id
         self.ctx.move(work.row.seq, work.stage, ItemStage.CREATED)
         work.stage = ItemStage.CREATED
         if emit and self.ctx.emit_event is not None:
@@ -202,7 +228,13 @@ class Submitter:
 
         async def attempt() -> dict[int, str]:
             missing = [i for i in range(len(targets)) if i not in have]
-            await self._set_stage(work, ItemStage.ORDERING, intent=True)
+            if work.unjournaled is not None:
+                work.unjournaled = None  # asked once: if the journal fails, nothing more is written
+                await self.ctx.journal.set_ordering(row.seq, original_id)
+                self.ctx.move(row.seq, work.stage, ItemStage.ORDERING)
+                work.stage = ItemStage.ORDERING
+            else:
+                await self._set_stage(work, ItemStage.ORDERING, intent=True)
             try:
                 orders = await self.ctx.client.orders.create(
                     original_id,
@@ -232,9 +264,7 @@ class Submitter:
 
     async def _record_order(self, work: Work, placed: dict[int, str], *, reconciled: bool, emit: bool = True) -> None:
         await self.ctx.journal.set_converting(work.row.seq, sorted(placed.items()), self.ctx.round)
-        self.ctx.move(work.row.seq, work.stage, ItemStage.CONVERTING)
-        work.stage = ItemStage.CONVERTING
-        self.ctx.work_ready.set()
+        self._converting(work)
         if emit and self.ctx.emit_event is not None:
             assert work.row.original_id is not None
             await self.ctx.emit(

@@ -134,7 +134,7 @@ class Poller:
         if state == RecordingState.DONE:
             await self.ctx.journal.set_output(out.item_seq, out.target, OutputStage.CONVERTED, url=recording.url)
             if self.ctx.emit_event is not None:
-                item = await self.ctx.journal.item(out.item_seq)
+                item = await self.ctx.item(out.item_seq)
                 target = self.ctx.target_name(item, out.target)
                 event = ItemConverted(key=item.key, name=item.name, target=target, recording_id=recording.id)
                 await self.ctx.emit(event)
