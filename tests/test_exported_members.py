@@ -100,6 +100,7 @@ TOP_LEVEL = {
 
 #: In ``voiceapi_async.types`` besides every model of ``voiceapi_async._models``.
 TYPES_EXTRA = {
+    "AnswerHook",
     "AsyncPage",
     "AsyncPaginator",
     "AudioFormat",

@@ -38,6 +38,7 @@ from ._resources import (
     Voices,
 )
 from ._transport import (
+    AnswerHook,
     CallOptions,
     EventHook,
     Params,
@@ -261,6 +262,18 @@ class VoiceClient:
 
     def remove_event_hook(self, hook: EventHook) -> None:
         self._transport.hooks.remove(hook)
+
+    def add_answer_hook(self, hook: AnswerHook) -> None:
+        """Count every attempt: ``hook(method, path, status)``, ``status`` ``None`` for a broken connection.
+
+        The cheap kind of hook, for counters (a job counts each of its answers): no ``HTTPEvent``
+        is built and nothing is timed for it, where an event hook costs about as much CPU as the
+        rest of the client's work on a small answer.
+        """
+        self._transport.answer_hooks.append(hook)
+
+    def remove_answer_hook(self, hook: AnswerHook) -> None:
+        self._transport.answer_hooks.remove(hook)
 
     capture_response = staticmethod(capture_response)
 

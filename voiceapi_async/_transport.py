@@ -54,6 +54,7 @@ from ._version import __version__
 __all__ = [
     "TIMEOUT_ERRORS",
     "TRANSPORT_ERRORS",
+    "AnswerHook",
     "CallOptions",
     "HTTPEvent",
     "RawResponse",
@@ -243,6 +244,9 @@ class HTTPEvent:
 
 
 EventHook = Callable[[HTTPEvent], None]
+#: Told ``(method, path, status)`` once per attempt: its answer's status, or ``None`` when the
+#: connection failed before one.  No event is built and nothing is timed for it: a counter's hook.
+AnswerHook = Callable[[str, str, "int | None"], None]
 
 
 class _Capture:
@@ -335,6 +339,7 @@ class Transport:
         )
         self._recent_limiters: OrderedDict[str, RateLimiter] = OrderedDict()
         self.hooks = list(hooks)
+        self.answer_hooks: list[AnswerHook] = []
         self._connection_limit = connection_limit
         self._sleep: Sleep = sleep or asyncio.sleep
         self._clock: Callable[[], float] = clock or time.monotonic
@@ -565,6 +570,8 @@ class Transport:
                     response = await self._follow(response, req, path, opts, same_origin, stream)
                 status = response.status
                 if stream and status < 400:
+                    if self.answer_hooks:
+                        self._count(req.method, path, status)
                     if observed:
                         self._observe(req, path, attempt, status, time.monotonic() - sent_at)
                     keep_slot = True
@@ -580,6 +587,8 @@ class Transport:
             except TRANSPORT_ERRORS as exc:
                 error, retryable = self._connection_error(exc, req, path, sent=True), req.is_idempotent()
             else:
+                if self.answer_hooks:
+                    self._count(req.method, path, status)
                 if observed:
                     self._observe(req, path, attempt, status, time.monotonic() - sent_at)
                 raw = None
@@ -851,7 +860,16 @@ class Transport:
         log.info("retrying %s %s in %.2f s (attempt %d: %s)", req.method, path, delay, attempt, error)
         await self._sleep(delay)
 
+    def _count(self, method: str, path: str, status: int | None) -> None:
+        for hook in self.answer_hooks:
+            try:
+                hook(method, path, status)
+            except Exception:  # a broken observer must never break a request
+                log.exception("answer hook %r failed", hook)
+
     def _emit(self, event: HTTPEvent) -> None:
+        if event.status is None and self.answer_hooks:  # a retry or error after a broken connection
+            self._count(event.method, event.path, None)
         for hook in self.hooks:
             try:
                 hook(event)

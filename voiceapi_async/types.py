@@ -104,7 +104,7 @@ from ._models import (
     VoiceSortField,
 )
 from ._pagination import AsyncPage, AsyncPaginator
-from ._transport import EventHook, HTTPEvent, RawResponse
+from ._transport import AnswerHook, EventHook, HTTPEvent, RawResponse
 from ._uploads import AudioFormat, AudioSource
 
 __all__ = [
@@ -114,6 +114,7 @@ __all__ = [
     "AccentSettings",
     "AdvancedSettings",
     "AgeGroup",
+    "AnswerHook",
     "ApiKey",
     "AsyncPage",
     "AsyncPaginator",

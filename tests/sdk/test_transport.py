@@ -33,6 +33,7 @@ from voiceapi_async import (
     UnprocessableEntityError,
     VoiceClient,
 )
+from voiceapi_async import _transport as transport_module
 
 REC_URL = re.compile("^" + re.escape(f"{BASE}/api/recordings/{RID}") + "$")
 ORDERS_URL = f"{BASE}/api/v2/orders"
@@ -255,6 +256,46 @@ async def test_a_broken_hook_does_not_break_requests(client: VoiceClient, mocked
     client.add_event_hook(broken)
     mocked.get(REC_URL, payload=RECORDING)
     assert (await client.recordings.get(RID)).id == RID
+
+
+async def test_answer_hooks_see_every_attempt_and_no_event_is_built_for_them(
+    client: VoiceClient, mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counters' hook: one call per attempt, ``None`` for a broken connection; answers build no ``HTTPEvent``."""
+    built: list[str] = []
+    real_event = transport_module.HTTPEvent
+
+    def counting_event(kind: str, *args: Any, **kwargs: Any) -> HTTPEvent:
+        built.append(kind)
+        return real_event(kind, *args, **kwargs)
+
+    monkeypatch.setattr(transport_module, "HTTPEvent", counting_event)
+    seen: list[tuple[str, str, int | None]] = []
+    client.add_answer_hook(lambda method, path, status: seen.append((method, path, status)))
+    mocked.get(REC_URL, exception=_refused())
+    mocked.get(REC_URL, status=503, payload={})
+    mocked.get(REC_URL, payload=RECORDING)
+    await client.recordings.get(RID)
+    path = f"/api/recordings/{RID}"
+    assert seen == [("GET", path, None), ("GET", path, 503), ("GET", path, 200)]
+    assert "response" not in built  # only the two retries made an event (nobody else listens)
+
+
+async def test_a_broken_answer_hook_does_not_break_requests(client: VoiceClient, mocked: aioresponses) -> None:
+    seen: list[int | None] = []
+
+    def broken(method: str, path: str, status: int | None) -> None:
+        raise RuntimeError("counter bug")
+
+    client.add_answer_hook(broken)
+    client.add_answer_hook(lambda method, path, status: seen.append(status))
+    mocked.get(REC_URL, payload=RECORDING)
+    assert (await client.recordings.get(RID)).id == RID
+    assert seen == [200]  # the hooks after a broken one are still told
+    client.remove_answer_hook(broken)
+    mocked.get(REC_URL, payload=RECORDING)
+    await client.recordings.get(RID)
+    assert seen == [200, 200]
 
 
 async def test_undecodable_success_raises_a_clear_error(client: VoiceClient, mocked: aioresponses) -> None:

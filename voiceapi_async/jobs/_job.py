@@ -208,7 +208,7 @@ class BaseJob:
         await self._drop_staged()
         existing = self.resumes
         journal = await Journal.scratch(copy_of=self.journal_path if existing else None).open()
-        self.client.add_event_hook(self._setup)
+        self.client.add_answer_hook(self._setup.count)
 
         async def check() -> JobPlan:
             await self._prepare(journal)
@@ -220,7 +220,7 @@ class BaseJob:
             await journal.close()
             raise
         finally:
-            self.client.remove_event_hook(self._setup)
+            self.client.remove_answer_hook(self._setup.count)
         if existing:
             await journal.close()
         else:
@@ -251,7 +251,7 @@ class BaseJob:
         ``async with contextlib.aclosing(job.run()) as events:`` when you may stop early.
         """
         counter, self._setup = self._setup, RequestCounter()  # the set-up requests of a plan() count too
-        self.client.add_event_hook(counter)
+        self.client.add_answer_hook(counter.count)
         started = time.monotonic()
         status, error, stop_cause = JobStatus.CANCELLED, None, None
         parked = conversion_retries = 0
@@ -341,7 +341,7 @@ class BaseJob:
                 self.summary = await self._summarize(journal, status, counter, started, conversion_retries, error)
             finally:
                 await journal.close()
-                self.client.remove_event_hook(counter)
+                self.client.remove_answer_hook(counter.count)
         if stop_cause is not None:
             what = (
                 "authentication failed"

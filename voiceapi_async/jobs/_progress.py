@@ -33,10 +33,12 @@ _REMEMBERED = 512
 
 
 class RequestCounter:
-    """An event hook counting HTTP attempts (answers and broken connections) and 429s.
+    """Counts HTTP attempts (answers and broken connections) and 429s, per endpoint.
 
-    It sees every answer of a job (three or more per item): the endpoint of a path is
-    remembered, not matched against the id pattern again.
+    An answer hook (``client.add_answer_hook(counter.count)``: no event built per answer);
+    as an event hook (``client.add_event_hook(counter)``) it counts the same.  It sees every
+    answer of a job (three or more per item): the endpoint of a path is remembered, not
+    matched against the id pattern again.
     """
 
     def __init__(self) -> None:
@@ -45,22 +47,25 @@ class RequestCounter:
         self.by_endpoint: Counter[str] = Counter()
         self._endpoints: dict[tuple[str, str], str] = {}
 
+    def count(self, method: str, path: str, status: int | None) -> None:
+        """One attempt: its answer's ``status``, or ``None`` when the connection failed before one."""
+        self.requests += 1
+        key = (method, _FILES if path.startswith(_FILES) else path)  # one key for every download
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            endpoint = endpoint_of(*key)
+            if len(self._endpoints) >= _REMEMBERED:
+                self._endpoints.clear()
+            self._endpoints[key] = endpoint
+        self.by_endpoint[endpoint] += 1
+        if status == 429:
+            self.rate_limited += 1
+
     def __call__(self, event: HTTPEvent) -> None:
         # An attempt ends either in a response, or in a connection failure (then a retry or an error).
         kind = event.kind
         if kind == "response" or (event.status is None and kind in ("retry", "error")):
-            self.requests += 1
-            path = event.path
-            key = (event.method, _FILES if path.startswith(_FILES) else path)  # one key for every download
-            endpoint = self._endpoints.get(key)
-            if endpoint is None:
-                endpoint = endpoint_of(*key)
-                if len(self._endpoints) >= _REMEMBERED:
-                    self._endpoints.clear()
-                self._endpoints[key] = endpoint
-            self.by_endpoint[endpoint] += 1
-            if event.status == 429 and kind == "response":
-                self.rate_limited += 1
+            self.count(event.method, event.path, event.status)
 
 
 class StageTracker:
