@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from voiceapi_async.jobs import JournalVersionError, read_journal
+from voiceapi_async.jobs import JournalVersionError, _journal, read_journal
 from voiceapi_async.jobs._journal import SCHEMA_VERSION, Journal, NewItem
 from voiceapi_async.jobs._stages import ItemStage, OutputStage, Step
 
@@ -116,7 +116,7 @@ async def test_a_failing_write_fails_alone_in_its_group(tmp_path: Path) -> None:
         await journal.close()
 
 
-async def test_a_plain_write_is_answered_at_once_and_committed_at_the_next_loop_turn(tmp_path: Path) -> None:
+async def test_a_plain_write_is_answered_at_once_and_committed_with_the_next_intent(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = await _journal_with_one_item(path)
     other = sqlite3.connect(path)
@@ -129,15 +129,40 @@ async def test_a_plain_write_is_answered_at_once_and_committed_at_the_next_loop_
         [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
         await journal.set_stage(row.seq, ItemStage.CREATING, intent=True)
         assert committed() == ("creating", None)  # an intent: durable when answered
+        commits = journal.commits
         await journal.set_created(row.seq, "orig-1")
         assert (await journal.item(row.seq)).original_id == "orig-1"  # seen by the reads that follow
-        assert committed() == ("creating", None)  # not committed yet: the transaction is open for this turn
-        await asyncio.sleep(0)  # the next turn of the loop
-        assert committed() == ("created", "orig-1")
+        for _ in range(3):  # turns of the loop: a plain write waits for an intent (or PLAIN_COMMIT_DELAY)
+            await asyncio.sleep(0)
+        assert committed() == ("creating", None) and journal.commits == commits
         await journal.set_converting(row.seq, [(0, "conv-1")], 0)
         await journal.set_output(row.seq, 0, OutputStage.RETRYING)  # a retry's intent: commits what came before
-        assert committed() == ("converting", "orig-1")
+        assert committed() == ("converting", "orig-1") and journal.commits == commits + 1
         assert other.execute("SELECT stage FROM outputs").fetchone()[0] == "retrying"
+    finally:
+        other.close()
+        await journal.close()
+
+
+async def test_a_plain_write_without_an_intent_is_committed_after_plain_commit_delay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_journal, "PLAIN_COMMIT_DELAY", 0.0)  # the timer fires at the next turns of the loop
+    path = tmp_path / "j.sqlite"
+    journal = await _journal_with_one_item(path)
+    other = sqlite3.connect(path)
+    try:
+        [row] = await journal.items_in_stages([ItemStage.PENDING], 0, 10)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert other.execute("SELECT count(*) FROM items").fetchone()[0] == 1  # add_items: committed alone too
+        commits = journal.commits
+        await journal.set_original_state(row.seq, "done")
+        assert other.execute("SELECT original_state FROM items").fetchone()[0] is None
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert other.execute("SELECT original_state FROM items").fetchone()[0] == "done"
+        assert journal.commits == commits + 1
     finally:
         other.close()
         await journal.close()

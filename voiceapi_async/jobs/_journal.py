@@ -413,6 +413,11 @@ def read_items(db: sqlite3.Connection, after: int, limit: int) -> list[tuple[Ite
 
 #: Group commits between two checkpoints (each commit appends a few pages to the WAL).
 _CHECKPOINT_EVERY = 256
+#: Seconds a transaction without an intent may stay open: its writes are committed with
+#: the next intent's, or after this long.  In B6 a third of the commits had no intent
+#: waiting; a killed run loses at most these writes, which a re-run redoes (the server is
+#: asked again, a file downloaded again).
+PLAIN_COMMIT_DELAY = 0.05
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -425,13 +430,14 @@ def _connect(path: Path) -> sqlite3.Connection:
 class Journal(JobStore):
     """The SQLite ``JobStore``.
 
-    Writes are *grouped*: a write runs at once, on the event loop, inside the transaction
-    open for this turn of the loop (opened by the turn's first write), and that
-    transaction is committed at the start of the next turn.  An *intent* (``set_stage``
-    with ``intent=True``, ``set_output`` to ``retrying``: written before a
-    non-idempotent request) is answered only after that commit: it is durable before its
-    request is sent; the commit is shared, never skipped.  Any other write is answered at
-    once: it is visible to every read that follows, and durable with the next commit;
+    Writes are *grouped*: a write runs at once, on the event loop, inside the open
+    transaction (opened by the first write after a commit).  An *intent* (``set_stage``
+    with ``intent=True``, ``set_ordering``, ``set_output`` to ``retrying``: written before
+    a non-idempotent request) has the transaction committed at the start of the next turn
+    of the loop, and is answered only after that commit: it is durable before its request
+    is sent; the commit is shared, never skipped.  Any other write is answered at once: it
+    is visible to every read that follows, and durable with the next commit (the next
+    intent's, or ``PLAIN_COMMIT_DELAY`` seconds after the transaction opened);
     commits keep the order of the writes, so a durable intent implies every write made
     before it is durable too (a killed run loses at most writes that a re-run redoes:
     state the server is asked for again, or a download made again).  In WAL mode with
@@ -445,7 +451,7 @@ class Journal(JobStore):
 
     Every write and point read runs on the loop connection's one cursor, as module-level
     SQL and parameters (``_put``; ``_put_with`` for a write of several statements): the
-    journal runs six writes for every file, so none builds a closure or an SQL string.
+    journal runs five writes for every file, so none builds a closure or an SQL string.
     """
 
     def __init__(self, path: Path) -> None:
@@ -459,6 +465,8 @@ class Journal(JobStore):
         #: ``(sql, params)`` or ``(statements, args)`` (see ``_put`` and ``_put_with``).
         self._open: list[tuple[Any, Sequence[Any]]] | None = None
         self._waiting: list[asyncio.Future[None]] = []
+        #: The open transaction's commit at the latest (``PLAIN_COMMIT_DELAY``), cancelled by an earlier one.
+        self._due: asyncio.TimerHandle | None = None
         #: A commit that failed: every write and scan after it raises (what is in memory is no longer journaled).
         self._broken: Exception | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -556,7 +564,7 @@ class Journal(JobStore):
             self._conn = self._worker = None
 
         try:
-            self._commit()  # writes of this turn (and intents whose callers were cancelled): still committed
+            self._commit()  # writes still open (and intents whose callers were cancelled): still committed
             if self._checkpointing is not None:
                 await asyncio.gather(self._checkpointing, return_exceptions=True)
             await self._run(close)
@@ -566,20 +574,20 @@ class Journal(JobStore):
                 shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
     def _transaction(self) -> sqlite3.Cursor:
-        """The loop connection's cursor, in this loop turn's transaction (opened by the turn's first write)."""
+        """The loop connection's cursor, in the open transaction (opened here by the first write after a commit)."""
         if self._open is None:
             self._raise_if_broken()
             assert self._loop is not None, "journal is not open"
             self._cursor.execute("BEGIN IMMEDIATE")
             self._open = []
-            self._loop.call_soon(self._commit)
+            self._due = self._loop.call_later(PLAIN_COMMIT_DELAY, self._commit)
         return self._cursor
 
     def _put(self, sql: str, params: Sequence[Any]) -> int:
-        """A write of one statement, run now in this turn's transaction (committed at the next turn); its row count.
+        """A write of one statement, run now in the open transaction; its row count.
 
         A statement that fails is undone by SQLite alone, and the error goes to its caller
-        alone; if the error ended the transaction, the turn's earlier writes run again.
+        alone; if the error ended the transaction, the transaction's earlier writes run again.
         """
         cur = self._transaction()
         try:
@@ -593,9 +601,9 @@ class Journal(JobStore):
         return cur.rowcount
 
     def _put_with(self, statements: Callable[..., T], *args: Any) -> T:
-        """A write of several statements, ``statements(cursor, *args)``, in this turn's transaction.
+        """A write of several statements, ``statements(cursor, *args)``, in the open transaction.
 
-        If it raises, what it did is undone (the transaction is rolled back and the turn's
+        If it raises, what it did is undone (the transaction is rolled back and the
         earlier writes run again), and the error goes to its caller alone.
         """
         cur = self._transaction()
@@ -621,9 +629,14 @@ class Journal(JobStore):
                 first(cur, *args)
 
     def _committed(self) -> asyncio.Future[None]:
-        """A future answered by the commit of the open transaction: an intent awaits it before its request."""
+        """A future answered by the commit of the open transaction: an intent awaits it before its request.
+
+        The transaction's first intent has it committed at the next turn of the loop.
+        """
         assert self._loop is not None
         committed: asyncio.Future[None] = self._loop.create_future()
+        if not self._waiting:
+            self._loop.call_soon(self._commit)
         self._waiting.append(committed)
         return committed
 
@@ -631,6 +644,9 @@ class Journal(JobStore):
         """Commit the open transaction, then answer the intents waiting for it."""
         if self._open is None:
             return
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
         waiting, self._open, self._waiting = self._waiting, None, []
         try:
             self._cursor.execute("COMMIT")

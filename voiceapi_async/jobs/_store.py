@@ -10,10 +10,11 @@ The contract every implementation keeps:
   once it is *durable* (committed): callers write an intent and only then send the
   non-idempotent request it announces.  Writes may be grouped into one commit, but an
   intent's caller is never answered before that commit.
-- Other writes may return before they are committed (the SQLite journal commits them at
-  the next turn of the event loop), but commits keep the order of the writes: whatever
-  was written before a durable intent is durable too.  What a killed run loses of them
-  is what a re-run finds out again (asks the server, downloads again).
+- Other writes may return before they are committed (the SQLite journal commits them
+  with the next intent, or within ``PLAIN_COMMIT_DELAY`` seconds), but commits keep the
+  order of the writes: whatever was written before a durable intent is durable too.
+  What a killed run loses of them is what a re-run finds out again (asks the server,
+  downloads again).
 - Writes are applied in the order they were made.
 - A read made after a write returned sees it.
 - ``settle_item`` and ``reopen_output`` read and write in one transaction.
