@@ -1,8 +1,10 @@
-"""Fixtures of the job tests: an in-process emulator over loopback and a client bound to it."""
+"""Fixtures of the job tests: an in-process emulator over loopback and a client bound to it; unlistable folders."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -50,3 +52,18 @@ def voice_names(emu: Emulator) -> list[str]:
 
 
 JOB_FAST = {"poll_interval": 0.05, "max_poll_interval": 0.2}
+
+
+@pytest.fixture
+def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Directories that cannot be listed (chmod does not stop root, so ``os.scandir`` refuses them)."""
+    refused: set[str] = set()
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if not isinstance(path, int) and os.path.abspath(os.fspath(path)) in refused:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    yield refused

@@ -4,10 +4,7 @@ and a run's summary counts every request it caused, set-up included."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -38,21 +35,6 @@ async def test_plan_prices_mp3_inputs_right(tmp_path: Path, client: VoiceClient,
     plan = await BatchConvertJob(client, tmp_path / "in", voice_names[:2], tmp_path / "out", **JOB_FAST).plan()
     assert plan.total_duration == pytest.approx(seconds, rel=0.01)
     assert plan.estimated_charge == pytest.approx(2 * seconds, rel=0.01)
-
-
-@pytest.fixture
-def unreadable(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
-    """Directories that cannot be listed (chmod does not stop root, so ``os.scandir`` refuses them)."""
-    refused: set[str] = set()
-    real = os.scandir
-
-    def scandir(path: Any = ".") -> Any:
-        if not isinstance(path, int) and os.path.abspath(os.fspath(path)) in refused:
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
-    yield refused
 
 
 async def test_an_unreadable_subfolder_is_a_failed_input(

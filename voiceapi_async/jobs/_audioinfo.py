@@ -9,24 +9,29 @@ reads a whole file.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
-from dataclasses import dataclass
 from typing import Any, BinaryIO
+
+import msgspec
 
 from .._uploads import AUDIO_HEAD_BYTES, AudioFormat, audio_without_data, sniff_audio_format
 
 __all__ = ["AudioInfo", "CorruptAudioError", "probe_audio"]
 
 _MAX_CHUNKS = 64
+_FMT = struct.Struct("<HHIIHH")
+#: Flags for reading with ``os.open`` (binary on Windows too).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 class CorruptAudioError(ValueError):
     """The file announces a format but its header is broken."""
 
 
-@dataclass(frozen=True)
-class AudioInfo:
+class AudioInfo(msgspec.Struct, frozen=True, gc=False):
     format: AudioFormat
     size: int
     duration: float | None
@@ -37,29 +42,92 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
 
     Raises ``OSError`` (unreadable), ``ValueError`` (empty, too large, not audio) or
     ``CorruptAudioError``; the message is the item's failure reason.
+
+    ``os`` calls on a descriptor, not ``open()`` (three system calls fewer, no buffer):
+    the head read once serves the format, the check and a WAV's or FLAC's duration; the
+    file is read again only when a WAV's chunks reach past it, or for OGG and MP3.
     """
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):  # what open() raises for a directory
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        size = info.st_size
         if size == 0:
             raise ValueError("empty file")
         if max_size is not None and size > max_size:
             raise ValueError(f"file is {size} bytes; the limit is {max_size}")
-        head = f.read(AUDIO_HEAD_BYTES)
+        head = _read_head(fd)
         fmt = sniff_audio_format(head[:12])
         if fmt is None:
             raise ValueError("not wav, ogg, mp3 or flac audio (judged by content)")
-        problem = audio_without_data(head, size)  # the check uploads make too
+        problem = audio_without_data(head, size, fmt)  # the check uploads make too
         if problem is not None:
             raise CorruptAudioError(f"corrupt {fmt.name}: {problem}")
-        if fmt is AudioFormat.WAV:
-            duration: float | None = _wav_duration(f, size)
-        elif fmt is AudioFormat.FLAC:
-            duration = _flac_duration(head)
-        elif fmt is AudioFormat.OGG:
-            duration = _ogg_duration(f, head, size)
+        if fmt is AudioFormat.FLAC:
+            duration: float | None = _flac_duration(head)
+        elif fmt is AudioFormat.WAV and (found := _wav_duration_in(head, size)) is not _BEYOND:
+            duration = found
         else:
-            duration = _mp3_duration(f)
+            with open(fd, "rb", closefd=False) as f:
+                if fmt is AudioFormat.WAV:
+                    duration = _wav_duration(f, size)
+                elif fmt is AudioFormat.OGG:
+                    duration = _ogg_duration(f, head, size)
+                else:
+                    duration = _mp3_duration(f)
+    finally:
+        os.close(fd)
     return AudioInfo(fmt, size, duration)
+
+
+def _read_head(fd: int) -> bytes:
+    """The first ``AUDIO_HEAD_BYTES`` of the file, or all of it if shorter (as ``BufferedReader.read``)."""
+    head = os.read(fd, AUDIO_HEAD_BYTES)
+    while 0 < len(head) < AUDIO_HEAD_BYTES and (more := os.read(fd, AUDIO_HEAD_BYTES - len(head))):  # short reads
+        head += more
+    return head
+
+
+#: ``_wav_duration_in``'s answer when the head does not hold what ``_wav_duration`` would read.
+_BEYOND = -1.0
+
+
+def _wav_duration_in(head: bytes, size: int) -> float:
+    """``_wav_duration`` on the head alone, or ``_BEYOND`` when it would read past the head.
+
+    The same steps, reads and errors, on positions in ``head``: a read past its end is
+    the file's end when the head is all of the file (shorter than ``AUDIO_HEAD_BYTES``).
+    """
+    end = len(head)
+    whole = end < AUDIO_HEAD_BYTES
+    pos = 12
+    byte_rate = 0
+    for _ in range(_MAX_CHUNKS):
+        if pos + 8 > end:
+            if whole:
+                break  # a short chunk header: the file ends
+            return _BEYOND
+        chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        pos += 8
+        if chunk_id == b"fmt ":
+            if pos + chunk_size > end and not whole:
+                return _BEYOND
+            body = min(chunk_size, max(0, end - pos))  # what f.read(chunk_size) returns
+            if body < 16:
+                raise CorruptAudioError("corrupt WAV: short fmt chunk")
+            _fmt, channels, rate, byte_rate, _align, _bits = _FMT.unpack_from(head, pos)
+            if not channels or not rate or not byte_rate:
+                raise CorruptAudioError("corrupt WAV: zero channels, rate or byte rate")
+            pos += body + (chunk_size % 2)
+        elif chunk_id == b"data":
+            if not byte_rate:
+                raise CorruptAudioError("corrupt WAV: data before fmt")
+            available = size - pos
+            return round(min(chunk_size, available) / float(byte_rate), 3)
+        else:
+            pos += chunk_size + (chunk_size % 2)
+    raise CorruptAudioError("corrupt WAV: no fmt/data chunks")
 
 
 def _wav_duration(f: BinaryIO, size: int) -> float:

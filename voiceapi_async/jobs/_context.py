@@ -32,6 +32,7 @@ __all__ = [
     "Shield",
     "Work",
     "backoff_delay",
+    "stem_of",
     "suffix_of",
     "target_label",
 ]
@@ -60,6 +61,14 @@ def suffix_of(path: str) -> str:
     name = path[path.rfind("/") + 1 :]
     dot = name.rfind(".")
     return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def stem_of(path: str) -> str:
+    """``PurePosixPath(path).stem`` without building a path object (it is asked once per input)."""
+    if path == ".":  # the one path whose name is empty
+        return ""
+    name = path[path.rfind("/") + 1 :]
+    return name[: len(name) - len(suffix_of(name))]
 
 
 def backoff_delay(opts: EngineOptions, deferral: int) -> float:

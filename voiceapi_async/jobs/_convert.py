@@ -13,7 +13,7 @@ import msgspec
 from .._client import VoiceClient
 from .._models import Recording
 from ._audioinfo import probe_audio
-from ._context import suffix_of
+from ._context import stem_of, suffix_of
 from ._errors import JobConfigError
 from ._events import ItemUploaded, JobEvent
 from ._job import BaseJob
@@ -111,29 +111,36 @@ class BatchConvertJob(BaseJob):
     def _validate(self, sources: Sequence[SourceFile]) -> list[NewItem]:
         """Blocking checks of a batch of files (run in a worker thread)."""
         items = []
+        job_id, named, mirror, n_targets = self.job_id, self.named, self.mirror_tree, len(self.targets)
         for source in sources:
-            rel_dir = str(source.rel.parent) if self.mirror_tree and str(source.rel.parent) != "." else ""
-            common: dict[str, Any] = {
-                "key": source.key,
-                "name": str(source.rel),
-                "source": str(source.path),
-                "rel": str(source.rel),
-                "rel_dir": rel_dir,
-                # A named job's markers must not depend on where the inputs are (another machine).
-                "label": marked_label(source.rel.stem, self.job_id, str(source.rel) if self.named else source.key),
-                "n_targets": len(self.targets),
-            }
-            if source.error is not None:
-                items.append(NewItem(**common, error=source.error))
-                continue
-            try:
-                info = probe_audio(source.path, max_size=self.max_file_size)
-            except OSError as exc:
-                items.append(NewItem(**common, error=f"cannot read: {exc.strerror or exc}"))
-            except ValueError as exc:
-                items.append(NewItem(**common, error=str(exc)))
-            else:
-                items.append(NewItem(**common, size=info.size, duration=info.duration))
+            key, rel, error = source.key, source.rel, source.error
+            slash = rel.rfind("/")
+            # A named job's markers must not depend on where the inputs are (another machine).
+            label = marked_label(stem_of(rel), job_id, rel if named else key)
+            size = duration = None
+            if error is None:
+                try:
+                    info = probe_audio(source.path, max_size=self.max_file_size)
+                except OSError as exc:
+                    error = f"cannot read: {exc.strerror or exc}"
+                except ValueError as exc:
+                    error = str(exc)
+                else:
+                    size, duration = info.size, info.duration
+            items.append(
+                NewItem(
+                    key=key,
+                    name=rel,
+                    source=source.path,
+                    rel=rel,
+                    rel_dir=rel[:slash] if mirror and slash > 0 else "",
+                    label=label,
+                    size=size,
+                    duration=duration,
+                    n_targets=n_targets,
+                    error=error,
+                )
+            )
         return items
 
     def _kind(self) -> _ConvertKind:

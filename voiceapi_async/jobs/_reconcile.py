@@ -8,6 +8,7 @@ Conversions are matched on the original's conversion list by voice and label.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 
 from .._client import VoiceClient
@@ -22,11 +23,15 @@ MARKER_LEN = 10
 _SKEW = 600.0
 
 
+_ROOM = LABEL_MAX - MARKER_LEN - 1
+#: A base ``sanitize_label`` leaves as it is (no spaces to fold, nothing to replace): most file names.
+_PLAIN = re.compile(r"[a-zA-Z0-9-]+").fullmatch
+
+
 def marked_label(base: str, job_id: str, key: str) -> str:
     """``"<base> <marker>"`` within the API's 40 characters; the marker is unique per job and item."""
     marker = hashlib.sha256(f"{job_id}\0{key}".encode()).hexdigest()[:MARKER_LEN]
-    room = LABEL_MAX - MARKER_LEN - 1
-    stem = sanitize_label(base, fallback="item")[:room].rstrip()
+    stem = base[:_ROOM] if _PLAIN(base) else sanitize_label(base, fallback="item")[:_ROOM].rstrip()
     return f"{stem} {marker}"
 
 

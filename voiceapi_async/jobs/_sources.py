@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
+
+import msgspec
 
 __all__ = ["DEFAULT_INCLUDE", "AudioInputs", "SourceFile", "iter_source_batches"]
 
@@ -24,62 +26,128 @@ AudioInputs = PathLike | Sequence[PathLike] | AsyncIterable[PathLike]
 _BATCH = 256
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(msgspec.Struct, frozen=True, gc=False):
     """One input file.  ``key`` (its absolute path) identifies it across runs; ``rel`` names its outputs.
 
-    ``error``: the input cannot be used at all (a directory that could not be listed); it
-    is reported as a failed input rather than skipped silently.
+    ``path`` is the path as found (the input joined with the folders walked), ``key`` its
+    real path (``str(Path(path).resolve())``: a symlinked file's key is its target's), and
+    ``rel`` its path relative to the input it came from, ``/``-separated.  Plain strings: a
+    walk makes one per file and the journal stores strings.  ``error``: the input cannot be
+    used at all (a directory that could not be listed); it is reported as a failed input
+    rather than skipped silently.
     """
 
-    path: Path
+    path: str
     key: str
-    rel: PurePosixPath
+    rel: str
     error: str | None = None
 
 
-def _matches(rel: str, patterns: Sequence[str]) -> bool:
-    low = rel.lower()
-    name = low.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(low, p.lower()) or fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+Matcher = Callable[[str], bool]
 
 
-def _walk(root: Path, include: Sequence[str], exclude: Sequence[str], skip: Path | None) -> Iterator[SourceFile]:
+def _matcher(patterns: Sequence[str]) -> Matcher:
+    """Whether a relative path matches any glob, case-insensitively, as a whole or by its name.
+
+    One regular expression for all the globs (``fnmatch.translate`` results are made to
+    be joined with ``|``), compiled once per walk rather than looked up per file and glob.
+    """
+    if not patterns:
+        return lambda rel: False
+    match = re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns)).match
+
+    def matches(rel: str) -> bool:
+        low = rel.lower()
+        if match(low) is not None:
+            return True
+        slash = low.rfind("/")
+        return slash >= 0 and match(low, slash + 1) is not None  # the name alone
+
+    return matches
+
+
+#: Keys made by joining a folder's real path and a name: exact where paths are POSIX (see ``_walk``).
+_JOIN_KEYS = os.name == "posix"
+
+
+def _walk(root: Path, include: Matcher, exclude: Matcher, skip: Path | None) -> Iterator[SourceFile]:
     """Files under ``root`` in a stable (sorted) order; hidden entries and ``skip`` are left out.
 
-    A directory that cannot be listed is yielded as an input with an ``error``.
+    What ``os.walk`` (top-down, symlinked folders listed but not entered) walked, in the
+    same order: a folder's files (sorted), then its sub-folders (sorted), each in turn.  A
+    directory that cannot be listed is yielded as an input with an ``error``, where its
+    files would have been.
+
+    Keys are what ``str(path.resolve())`` gives, but ``resolve`` costs an ``lstat`` per
+    path component and file.  ``realpath`` resolves a path component by component, so
+    the real path of a folder's entry that is no symlink is the folder's real path and the
+    entry's name: the root is resolved once, each folder entered (never a symlink) and
+    each file that is not a symlink append their names, and only a symlinked file is
+    resolved on its own.
     """
-    unreadable: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable.append):
-        yield from _unreadable(unreadable, root)
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and (skip is None or (here / d).resolve() != skip)
-        )
-        for name in sorted(filenames):
-            if name.startswith("."):
+    top = str(root)
+    prefix = "" if top == "." else top if top.endswith("/") else top + "/"
+    skip_key = None if skip is None else str(skip)
+    real = str(root.resolve())
+    stack: list[tuple[str, str, str]] = [(top, "", real if real.endswith("/") else real + "/")]
+    while stack:
+        directory, rel_dir, real_dir = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as exc:  # what os.walk hands to its ``onerror``
+            yield _unreadable(exc, root)
+            continue
+        files: list[tuple[str, os.DirEntry[str]]] = []
+        dirs: list[tuple[str, os.DirEntry[str]]] = []
+        for entry in entries:
+            name = entry.name
+            if name[0] == ".":
                 continue
-            path = here / name
-            rel = PurePosixPath(path.relative_to(root).as_posix())
-            if _matches(str(rel), include) and not _matches(str(rel), exclude):
-                yield SourceFile(path, str(path.resolve()), rel)
-    yield from _unreadable(unreadable, root)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:  # as os.walk: an entry that cannot be stat'ed is not a directory
+                is_dir = False
+            (dirs if is_dir else files).append((name, entry))
+        files.sort()
+        for name, entry in files:
+            rel = rel_dir + name
+            if include(rel) and not exclude(rel):
+                path = prefix + rel
+                joined = _JOIN_KEYS and not _is_symlink(entry)
+                yield SourceFile(path, real_dir + name if joined else str(Path(path).resolve()), rel)
+        dirs.sort(reverse=True)  # pushed in reverse, popped in sorted order
+        for name, entry in dirs:
+            if _is_symlink(entry):
+                continue  # a symlinked folder is not entered, as os.walk does not
+            path = os.path.join(directory, name)
+            real_path = real_dir + name if _JOIN_KEYS else str(Path(path).resolve())
+            if real_path != skip_key:
+                stack.append((path, rel_dir + name + "/", real_path + "/"))
 
 
-def _unreadable(errors: list[OSError], root: Path) -> Iterator[SourceFile]:
-    while errors:
-        exc = errors.pop(0)
-        path = Path(exc.filename) if exc.filename else root
-        rel = PurePosixPath(path.relative_to(root).as_posix()) if path != root else PurePosixPath(path.name)
-        yield SourceFile(path, str(path.resolve()), rel, error=f"cannot read the directory: {exc.strerror or exc}")
+def _is_symlink(entry: os.DirEntry[str]) -> bool:
+    """As ``os.path.islink`` and ``realpath`` judge: an entry that cannot be ``lstat``'ed is not a symlink."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
-def _expand(entry: PathLike, include: Sequence[str], exclude: Sequence[str], skip: Path | None) -> Iterator[SourceFile]:
+def _unreadable(exc: OSError, root: Path) -> SourceFile:
+    path = Path(exc.filename) if exc.filename else root
+    rel = PurePosixPath(path.relative_to(root).as_posix()) if path != root else PurePosixPath(path.name)
+    return SourceFile(
+        str(path), str(path.resolve()), str(rel), error=f"cannot read the directory: {exc.strerror or exc}"
+    )
+
+
+def _expand(entry: PathLike, include: Matcher, exclude: Matcher, skip: Path | None) -> Iterator[SourceFile]:
     path = Path(entry)
     if path.is_dir():
         yield from _walk(path, include, exclude, skip)
     else:  # a file named explicitly is taken as is (missing or unreadable ones fail validation, visibly)
-        yield SourceFile(path, str(path.resolve()), PurePosixPath(path.name))
+        yield SourceFile(str(path), str(path.resolve()), str(PurePosixPath(path.name)))
 
 
 def _batches(it: Iterator[SourceFile]) -> Iterator[list[SourceFile]]:
@@ -101,10 +169,11 @@ async def iter_source_batches(
     skip_dir: Path | None = None,
 ) -> AsyncIterator[list[SourceFile]]:
     """Batches of input files; blocking directory walks run in a worker thread."""
+    includes, excludes = _matcher(include), _matcher(exclude)
     if isinstance(inputs, AsyncIterable):
         batch: list[SourceFile] = []
         async for entry in inputs:
-            batch.extend(_expand(entry, include, exclude, skip_dir))
+            batch.extend(_expand(entry, includes, excludes, skip_dir))
             if len(batch) >= _BATCH:
                 yield batch
                 batch = []
@@ -115,7 +184,7 @@ async def iter_source_batches(
 
     def generate() -> Iterator[SourceFile]:
         for entry in entries:
-            yield from _expand(entry, include, exclude, skip_dir)
+            yield from _expand(entry, includes, excludes, skip_dir)
 
     chunks = _batches(generate())
     while True:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
@@ -35,8 +34,9 @@ from ._stages import ItemStage, OutputStage, Step
 __all__ = ["ItemRow", "JobStore", "NewItem", "OutputRow"]
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(msgspec.Struct, frozen=True):
+    """An input found by discovery, as the journal adds it (a struct: one is built per input)."""
+
     key: str
     name: str
     source: str
