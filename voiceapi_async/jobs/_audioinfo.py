@@ -9,9 +9,7 @@ reads a whole file.
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import struct
 from typing import Any, BinaryIO
 
@@ -23,6 +21,8 @@ __all__ = ["AudioInfo", "CorruptAudioError", "probe_audio"]
 
 _MAX_CHUNKS = 64
 _FMT = struct.Struct("<HHIIHH")
+#: A 16-byte ``fmt `` chunk's header: the usual WAV layout (see ``_canonical_wav_duration``).
+_FMT16 = b"fmt \x10\x00\x00\x00"
 #: Flags for reading with ``os.open`` (binary on Windows too).
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -43,30 +43,34 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
     Raises ``OSError`` (unreadable), ``ValueError`` (empty, too large, not audio) or
     ``CorruptAudioError``; the message is the item's failure reason.
 
-    ``os`` calls on a descriptor, not ``open()`` (three system calls fewer, no buffer):
-    the head read once serves the format, the check and a WAV's or FLAC's duration; the
-    file is read again only when a WAV's chunks reach past it, or for OGG and MP3.
+    Three system calls for a small file (``open``, ``read``, ``close``; ``open()`` would
+    make five more): the head is read first, and a head shorter than asked for is the
+    whole file, so its length is the size; a longer file is ``fstat``'ed.  The head serves
+    the format, the check, and a WAV's or FLAC's duration; the file is read again only
+    when a WAV's chunks reach past the head, or for OGG and MP3.
     """
     fd = os.open(path, _READ_FLAGS)
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):  # what open() raises for a directory
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
-        size = info.st_size
+        try:
+            head = _read_head(fd)
+        except IsADirectoryError as exc:  # raised as open() raises it: with the path
+            raise IsADirectoryError(exc.errno, exc.strerror, os.fspath(path)) from None
+        size = len(head) if len(head) < AUDIO_HEAD_BYTES else os.fstat(fd).st_size
         if size == 0:
             raise ValueError("empty file")
         if max_size is not None and size > max_size:
             raise ValueError(f"file is {size} bytes; the limit is {max_size}")
-        head = _read_head(fd)
         fmt = sniff_audio_format(head[:12])
         if fmt is None:
             raise ValueError("not wav, ogg, mp3 or flac audio (judged by content)")
+        if fmt is AudioFormat.WAV and head[12:20] == _FMT16 and head[36:40] == b"data" and len(head) >= 44:
+            return AudioInfo(fmt, size, _canonical_wav_duration(head, size))
         problem = audio_without_data(head, size, fmt)  # the check uploads make too
         if problem is not None:
             raise CorruptAudioError(f"corrupt {fmt.name}: {problem}")
         if fmt is AudioFormat.FLAC:
             duration: float | None = _flac_duration(head)
-        elif fmt is AudioFormat.WAV and (found := _wav_duration_in(head, size)) is not _BEYOND:
+        elif fmt is AudioFormat.WAV and (found := _wav_duration_in(head, size)) is not None:
             duration = found
         else:
             with open(fd, "rb", closefd=False) as f:
@@ -89,12 +93,22 @@ def _read_head(fd: int) -> bytes:
     return head
 
 
-#: ``_wav_duration_in``'s answer when the head does not hold what ``_wav_duration`` would read.
-_BEYOND = -1.0
+def _canonical_wav_duration(head: bytes, size: int) -> float:
+    """What ``audio_without_data`` and ``_wav_duration_in`` make of the usual 44-byte header, in one step.
+
+    ``RIFF`` and ``WAVE``, a 16-byte ``fmt `` chunk at 12, a ``data`` chunk header at 36:
+    their chunk walks would read just those two chunks.
+    """
+    if size <= 44:
+        raise CorruptAudioError("corrupt WAV: no audio data after the header")
+    _fmt, channels, rate, byte_rate, _align, _bits = _FMT.unpack_from(head, 20)
+    if not channels or not rate or not byte_rate:
+        raise CorruptAudioError("corrupt WAV: zero channels, rate or byte rate")
+    return round(min(int.from_bytes(head[40:44], "little"), size - 44) / float(byte_rate), 3)
 
 
-def _wav_duration_in(head: bytes, size: int) -> float:
-    """``_wav_duration`` on the head alone, or ``_BEYOND`` when it would read past the head.
+def _wav_duration_in(head: bytes, size: int) -> float | None:
+    """``_wav_duration`` on the head alone, or ``None`` when it would read past the head.
 
     The same steps, reads and errors, on positions in ``head``: a read past its end is
     the file's end when the head is all of the file (shorter than ``AUDIO_HEAD_BYTES``).
@@ -107,12 +121,12 @@ def _wav_duration_in(head: bytes, size: int) -> float:
         if pos + 8 > end:
             if whole:
                 break  # a short chunk header: the file ends
-            return _BEYOND
+            return None
         chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
         pos += 8
         if chunk_id == b"fmt ":
             if pos + chunk_size > end and not whole:
-                return _BEYOND
+                return None
             body = min(chunk_size, max(0, end - pos))  # what f.read(chunk_size) returns
             if body < 16:
                 raise CorruptAudioError("corrupt WAV: short fmt chunk")
