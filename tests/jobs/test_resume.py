@@ -11,7 +11,7 @@ import pytest
 from voiceapi_async import VoiceClient
 from voiceapi_async.emulator import Emulator
 from voiceapi_async.jobs import BatchConvertJob, ItemOrdered, ItemUploaded, JobStatus
-from voiceapi_async.jobs._journal import Journal
+from voiceapi_async.jobs._journal import Journal, read_meta
 
 from .conftest import JOB_FAST
 from .helpers import make_tree
@@ -187,3 +187,35 @@ async def test_a_rerun_waits_for_conversions_an_earlier_run_ordered_in_a_later_r
     summary = await BatchConvertJob(client, tmp_path / "in", voice_names[:1], out, **JOB_FAST).run_to_completion()
     assert summary.status is JobStatus.COMPLETED and summary.done == 40
     assert summary.requests_by_endpoint.get("GET /api/recordings", 0) <= 3  # 1000 rounds without the fix
+
+
+async def test_partial_downloads_of_outputs_journaled_only_processing_are_removed_on_resume(
+    tmp_path: Path, emu: Emulator, client: VoiceClient, voice_names: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An output's ``converted`` is a plain write: a run can die downloading it before it is committed."""
+    make_tree(tmp_path / "in", 3)
+    out = tmp_path / "out"
+    args = (client, tmp_path / "in", voice_names[:1], out)
+    crash_once(
+        monkeypatch, "set_output", on_call=1
+    )  # the first conversion seen done: the run dies before journaling it
+    with pytest.raises(Crash):
+        await BatchConvertJob(*args, **FAST).run_to_completion()
+    monkeypatch.undo()
+    db = sqlite3.connect(out / ".voiceapi-job.sqlite")
+    try:
+        assert {stage for (stage,) in db.execute("SELECT stage FROM outputs")} <= {"processing"}
+        [slug] = [target["slug"] for target in read_meta(db, "resolved_targets")]
+        rels = [rel for (rel,) in db.execute("SELECT rel FROM items")]
+    finally:
+        db.close()
+    partials = []
+    for rel in rels:  # what a download killed halfway leaves next to its destination
+        destination = out / f"{Path(rel).with_suffix('')}.{slug}.wav"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partials.append(destination.with_name(f".{destination.name}.dead00.part"))
+        partials[-1].write_bytes(b"RIFF")
+    summary = await BatchConvertJob(*args, **FAST).run_to_completion()
+    assert summary.done == 3 and len(summary.output_files) == 3
+    assert sorted(Path(f).name for f in summary.output_files) == sorted(p.name[1:-12] for p in partials)
+    assert [p for p in out.rglob("*.part")] == []

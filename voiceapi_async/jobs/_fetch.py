@@ -32,8 +32,8 @@ class Downloader:
         self.queue: asyncio.Queue[tuple[OutputRow, str]] = asyncio.Queue(max(8, ctx.opts.download_concurrency * 4))
         self._downloading: set[tuple[int, int]] = set()
         self._deferrals: dict[tuple[int, int], int] = {}
-        #: Outputs an earlier run may have been downloading (it left them ``converted``).
-        self._resumed: set[tuple[int, int]] = set()
+        #: Outputs of items an earlier run ordered whose partial files this run removed (once each).
+        self._cleaned: set[tuple[int, int]] = set()
 
     async def reopen_missing(self) -> None:
         """Outputs an earlier run downloaded whose file is gone or has another size: download them again."""
@@ -50,7 +50,6 @@ class Downloader:
         while rows := await self.ctx.journal.outputs_in_stage(OutputStage.CONVERTED, after, CHUNK):
             after = (rows[-1].item_seq, rows[-1].target)
             for out in rows:
-                self._resumed.add((out.item_seq, out.target))
                 await self.queue.put((out, ""))
 
     async def worker(self) -> None:
@@ -74,14 +73,20 @@ class Downloader:
         # earlier run's), one at a time (``_downloading``), and nothing but this worker changes a
         # converted output, except the end of its item (``fail_item`` fails its outputs too): the
         # item's stage is the one thing to check again (an item in ``ctx.rows`` is converting).
-        item = await self.ctx.item(out.item_seq)
+        slot = (out.item_seq, out.target)
+        item = self.ctx.rows.get(out.item_seq)
+        earlier = item is None  # ordered by an earlier run (or parked): read from the journal
+        if item is None:
+            item = await journal.item(out.item_seq)
         if item.stage is not ItemStage.CONVERTING or out.stage is not OutputStage.CONVERTED or out.recording_id is None:
             return
         url = out.url
         relative = self.ctx.kind.output_path(item, out.target, _extension(url, file_name))
         destination = os.path.join(self._output, relative)
-        if (out.item_seq, out.target) in self._resumed:  # a download of this run removes its own partial
-            self._resumed.discard((out.item_seq, out.target))
+        if earlier and slot not in self._cleaned:
+            # A killed run may have left a partial file of this output, whether or not its
+            # ``converted`` (a plain write) was committed; this run's downloads remove their own.
+            self._cleaned.add(slot)
             await asyncio.to_thread(_remove_partials, Path(destination))
         last = ""
         max_attempts = self.ctx.opts.max_attempts
