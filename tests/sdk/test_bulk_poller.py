@@ -87,3 +87,18 @@ async def test_a_round_of_a_steadily_growing_project_lists_what_it_gained_in_one
     assert calls_per_round[2:] == [1, 1, 1, 1]
     assert all(60 <= n < 60 + 30 for n in listed_per_round[2:])  # what was gained, and a little room
     assert max(recordings.limits) < PAGE
+
+
+async def test_what_the_poller_learnt_of_a_scope_goes_with_its_last_subscriber() -> None:
+    """A web backend's watchers come and go over ever new projects: the client's poller keeps nothing of them."""
+    recordings = FakeRecordings()
+    recordings.create(10)
+    poller = BulkPoller(recordings)  # type: ignore[arg-type]
+    async with poller.subscribe(project_id=PROJECT, interval=0.01) as first:
+        async with poller.subscribe(project_id=PROJECT, interval=0.01) as second:
+            for sub in (first, second):
+                async for _ in sub.round([recordings.all[-1].id]):
+                    pass
+            assert PROJECT in {scope[1] for scope in poller._counts}
+        assert poller._counts  # the first still subscribes: what was learnt serves it
+    assert poller._counts == {}

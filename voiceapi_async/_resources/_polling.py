@@ -182,6 +182,8 @@ class BulkPoller:
         finally:
             sub._active = False
             self._subscribers.remove(sub)
+            if not any(s.scope == sub.scope for s in self._subscribers):
+                self._counts.pop(sub.scope, None)  # a web backend watches ever new projects: nothing kept
             if self._subscribers:
                 self._repace()
             if self._wake is not None:
