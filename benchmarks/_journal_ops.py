@@ -1,4 +1,4 @@
-"""The journal alone: ``python -m benchmarks._journal_ops [N1 N2] [--callgrind] [--journal-only]``.
+"""The journal alone: ``python -m benchmarks._journal_ops [N1 N2] [--callgrind] [--journal-only] | --job N``.
 
 Replays the journal calls a convert job makes for N tiny files with one target, in the
 order and grouping of the job (``jobs/_convert`` discovery, ``_submit``, ``_watch``,
@@ -11,8 +11,8 @@ concurrency, so writes of several files share a commit as in the job):
 
 (the downloader takes the item's row from the engine's ``rows``, not from the journal),
 
-with a poll round every 64 files: ``watched``, then ``lookup`` of the newest 448 recordings
-in pages of 200 (B6's job looks up about 7 ids per file).
+with a poll round every 20 files: ``watched``, then ``lookup`` of the newest 68 recordings
+(B6's job on 1,000 files, measured at ac97939: 49 rounds, 52 lookups of 3,346 ids).
 
 The same replay runs against a store that does nothing (``_NullStore``): what is left
 after subtracting it is the journal's own cost.  Prints per file: instructions (with
@@ -21,6 +21,13 @@ start-up cancels out and the machine's load does not matter), Python function ca
 SQL statements, commits and writes, and the CPU time of the run (noisy: a median).
 The journal lives in the benchmarks' scratch root (``VOICEAPI_BENCH_DIR``, never ``/tmp``;
 see ``benchmarks/README.md``).
+
+The replay groups writes as no real job does (nothing waits on the network, so nearly
+every write shares a commit).  ``--job N`` counts instead what the journal of one real
+B6 job of ``N`` tiny files does (an emulator process, B6's options, the job in a process
+of its own with its SQL traced): SQL statements per file by kind, writes, commits, and
+the commits that no intent waited for.  Commits follow the machine's load (how many
+writes a loop turn gathers): compare runs made under the same load.
 """
 
 from __future__ import annotations
@@ -46,10 +53,11 @@ from ._common import ROOT, scratch_dir
 WORKERS = 16
 DISCOVERY_BATCH = 256
 CHUNK = 64
-#: A poll round lists the project's newest recordings, pages of 200: in B6 the job looks up
-#: about 7 recording ids per file (measured), so a round every 64 files lists the newest 448.
+#: A poll round lists what the project gained since the last one (pages of up to 200): in
+#: B6 the job polls once per ~20 files and looks up ~3.4 recording ids per file (measured).
 PAGE = 200
-LISTED_PER_ROUND = 7 * CHUNK
+ROUND_EVERY = 20
+LISTED_PER_ROUND = 68
 
 
 def _new_item(i: int) -> NewItem:
@@ -82,10 +90,10 @@ async def replay(store: Any, n: int) -> None:
             await store.set_stage(seq, ItemStage.CREATING, intent=True)
             await store.set_ordering(seq, f"orig-{seq}")
             conversion = f"conv-{seq}"
-            await store.set_converting(seq, [(0, conversion)], seq // CHUNK)
+            await store.set_converting(seq, [(0, conversion)], seq // ROUND_EVERY)
             recent.append(conversion)
-            if seq % CHUNK == 0:  # a poll round: what is watched, then the listed pages looked up
-                await store.watched(seq // CHUNK)
+            if seq % ROUND_EVERY == 0:  # a poll round: what is watched, then the listed pages looked up
+                await store.watched(seq // ROUND_EVERY)
                 listed = list(recent)
                 for page in range(0, len(listed), PAGE):
                     await store.lookup(listed[page : page + PAGE])
@@ -210,9 +218,80 @@ def _callgrind(kind: str, n: int, directory: Path) -> int:
     raise RuntimeError(f"no totals in {out}")
 
 
+def _traced_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one job of ``benchmarks._batch`` in this process with its journal traced: totals."""
+    from . import _batch
+
+    counts: collections.Counter[str] = collections.Counter()
+    journals: list[Journal] = []
+    original_open, original_commit = Journal.open, Journal._commit
+
+    def trace(sql: str) -> None:
+        verb = sql.split(None, 1)[0]
+        if verb in ("UPDATE", "INSERT"):  # and the table
+            verb += " " + sql.split(" INTO " if verb == "INSERT" else None, 2)[1].split(None, 1)[0]
+        counts[verb] += 1
+
+    async def open_traced(self: Journal) -> Journal:
+        opened = await original_open(self)
+        self.db.set_trace_callback(trace)
+        journals.append(self)
+        return opened
+
+    def commit_counted(self: Journal) -> None:
+        if self._open is not None and not self._waiting:
+            counts["commits without an intent"] += 1
+        original_commit(self)
+
+    Journal.open = open_traced  # type: ignore[method-assign]
+    Journal._commit = commit_counted  # type: ignore[method-assign]
+    try:
+        result = asyncio.run(_batch._run(spec))
+    finally:
+        Journal.open, Journal._commit = original_open, original_commit  # type: ignore[method-assign]
+    if result["done"] != result["total"]:
+        raise RuntimeError(f"the job did not complete: {result['status']}")
+    counts["statements"] = sum(n for kind, n in counts.items() if kind != "commits without an intent")
+    counts["commits"] = sum(j.commits for j in journals)
+    counts["writes"] = sum(j.writes for j in journals)
+    return dict(counts)
+
+
+def _job(n: int) -> None:
+    """``--job N``: what the journal of one B6 job does per file (see the module docstring)."""
+    from ._batch import voice_ids, write_tiny_wavs
+    from ._emuproc import EmulatorProcess
+    from .b6_pipeline import JOB, _emulator_config
+
+    inputs = scratch_dir(f"journal-job-in-{n}")
+    write_tiny_wavs(inputs, n)
+    with EmulatorProcess(_emulator_config()) as emu:
+        spec = {"base_url": emu.base_url, "api_key": emu.api_key, "inputs": str(inputs), "limits": None, "job": JOB}
+        spec.update(output=str(scratch_dir(f"journal-job-out-{n}")), voice_ids=voice_ids(emu, 1))
+        command = [sys.executable, "-m", __spec__.name, "--job-child", json.dumps(spec)]
+        proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the job failed: {proc.stderr[-2000:]}")
+    totals = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"the journal of one B6 job of {n} files, per file (load {os.getloadavg()[0]:.2f}):")
+    for kind in ("statements", "writes", "commits", "commits without an intent"):
+        print(f"  {kind:28s} {totals.pop(kind, 0) / n:6.3f}")
+    for kind, count in sorted(totals.items()):
+        print(f"    {kind:26s} {count / n:6.3f}")
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] in (["--help"], ["-h"]):
+        print(__doc__)
+        return
     if argv[:1] == ["--one"]:
         print(json.dumps(_one(argv[1], int(argv[2]))))
+        return
+    if argv[:1] == ["--job-child"]:
+        print(json.dumps(_traced_job(json.loads(argv[1]))))
+        return
+    if argv[:1] == ["--job"]:
+        _job(int(argv[1]) if len(argv) > 1 else 1000)
         return
     use_callgrind = "--callgrind" in argv
     sizes = [int(a) for a in argv if a.isdigit()]

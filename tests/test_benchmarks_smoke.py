@@ -72,3 +72,17 @@ def test_emu_load_replays_b6_requests_against_an_emulator_process() -> None:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["files"] == 48 and result["instructions_per_file"] is None
     assert result["emulator_cpu_ms_per_file"] >= 0  # clock ticks: a few files may cost less than one
+
+
+def test_journal_ops_job_counts_what_a_real_jobs_journal_does_per_file() -> None:
+    """``--job N``: one B6 job traced; a fresh one-target file costs 4 item updates and 5 writes (plus set-up)."""
+    command = [sys.executable, "-m", "benchmarks._journal_ops", "--job", "40"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("the journal of one B6 job of 40 files, per file")
+    per_file = {line.rsplit(None, 1)[0].strip(): float(line.rsplit(None, 1)[1]) for line in lines[1:]}
+    assert 4 <= per_file["UPDATE items"] < 4.5 and 2 <= per_file["UPDATE outputs"] < 2.5
+    assert 5 <= per_file["writes"] < 6 and per_file["statements"] > per_file["writes"]
+    assert 0 < per_file["commits"] == per_file["BEGIN"] == per_file["COMMIT"]
+    assert 0 <= per_file["commits without an intent"] <= per_file["commits"]
