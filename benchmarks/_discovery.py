@@ -1,10 +1,12 @@
-"""A convert job's input discovery alone: ``python -m benchmarks._discovery [--files N] [--runs R] [--callgrind]``.
+"""A convert job's input discovery alone: ``python -m benchmarks._discovery [--files N] [--runs R] [--callgrind] [--explicit]``.
 
 Times the two blocking steps the job runs in worker threads before anything is sent:
 walking a directory of ``N`` tiny WAVs (``iter_source_batches``: globs, keys, relative
 paths) and validating them (``BatchConvertJob._validate``: ``probe_audio``, labels, the
-journal's ``NewItem``).  Prints CPU microseconds per file of each (``time.process_time``,
-``R`` runs: noisy, the VM's neighbours move it by +-25%), and with ``--callgrind``
+journal's ``NewItem``); with ``--explicit`` the job is given every file by name, as a
+shell glob (``convert in/*/*.wav``) gives them, instead of the folder.  Prints CPU
+microseconds per file of each (``time.process_time``, ``R`` runs: noisy, the VM's
+neighbours move it by +-25%), and with ``--callgrind``
 instructions per file under ``valgrind --tool=callgrind``: ``(I(3 passes) - I(1 pass)) /
 (2 N)``, so start-up, imports and first-use costs cancel out.
 
@@ -30,7 +32,7 @@ from ._callgrind import _instructions
 from ._common import ROOT, scratch_dir, scratch_root
 
 
-def inputs(files: int, directory: Path | None = None) -> Path:
+def tiny_wavs(files: int, directory: Path | None = None) -> Path:
     """A directory of ``files`` tiny WAVs, written on first use and kept."""
     directory = directory or scratch_root() / f"discovery-in-{files}"
     done = directory / ".complete"  # hidden: discovery skips it
@@ -50,14 +52,14 @@ def _job(output: Path) -> Any:
     return job
 
 
-def one_pass(directory: Path, job: Any) -> tuple[float, float, int]:
+def one_pass(inputs: Any, job: Any) -> tuple[float, float, int]:
     """CPU seconds of the walk and of the validation of every file found, and the number of files."""
     from voiceapi_async.jobs._sources import iter_source_batches
 
     skip = job.output_dir.resolve()
 
     async def walk() -> list[Any]:
-        return [s async for batch in iter_source_batches(directory, skip_dir=skip) for s in batch]
+        return [s async for batch in iter_source_batches(inputs, skip_dir=skip) for s in batch]
 
     cpu0 = time.process_time()
     sources = asyncio.run(walk())
@@ -68,11 +70,11 @@ def one_pass(directory: Path, job: Any) -> tuple[float, float, int]:
     return cpu1 - cpu0, cpu2 - cpu1, len(sources)
 
 
-def _under_callgrind(files: int, directory: Path, passes: int, validate: bool) -> int:
+def _under_callgrind(files: int, directory: Path, passes: int, validate: bool, explicit: bool) -> int:
     out = scratch_dir(f"discovery-callgrind-{passes}-{int(validate)}") / "callgrind.out"
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-m"]
     command += ["benchmarks._discovery", "--files", str(files), "--dir", str(directory), "--runs", str(passes)]
-    command += ["--quiet"] + ([] if validate else ["--walk-only"])
+    command += ["--quiet", *([] if validate else ["--walk-only"]), *(["--explicit"] if explicit else [])]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"callgrind run failed: {proc.stderr[-2000:]}")
@@ -85,24 +87,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=None, help="where the inputs are (written once, kept)")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions per file (valgrind)")
+    parser.add_argument(
+        "--explicit", action="store_true", help="name every file (as a shell glob does), not the folder"
+    )
     parser.add_argument("--walk-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    directory = inputs(args.files, args.dir)
+    directory = tiny_wavs(args.files, args.dir)
     output = directory.parent / f"{directory.name}-out"  # never made: nothing is written (a scratch
     job = _job(output)  # session would make files, whose cost under valgrind varies from run to run)
+    named = sorted(str(p) for p in directory.glob("*/*.wav")) if args.explicit else None
+    inputs: Any = named if named is not None else directory
     walks, checks = [], []
     for _ in range(args.runs):
         if args.walk_only:
             from voiceapi_async.jobs._sources import iter_source_batches
 
-            async def walk() -> None:
-                async for _batch in iter_source_batches(directory, skip_dir=output.resolve()):
+            async def walk_only() -> None:
+                async for _batch in iter_source_batches(inputs, skip_dir=output.resolve()):
                     pass
 
-            asyncio.run(walk())
+            asyncio.run(walk_only())
             continue
-        walk_s, check_s, found = one_pass(directory, job)
+        walk_s, check_s, found = one_pass(inputs, job)
         assert found == args.files, f"{directory} holds {found} inputs, not {args.files}"
         walks.append(walk_s / found * 1e6)
         checks.append(check_s / found * 1e6)
@@ -110,13 +117,14 @@ def main() -> None:
         return
     result: dict[str, Any] = {
         "files": args.files,
+        "inputs": "each file named" if args.explicit else "the folder",
         "walk_us_per_file": {"median": round(statistics.median(walks), 1), "runs": [round(w, 1) for w in walks]},
         "validate_us_per_file": {"median": round(statistics.median(checks), 1), "runs": [round(c, 1) for c in checks]},
     }
     if args.callgrind:
-        walk = {p: _under_callgrind(args.files, directory, p, validate=False) for p in (1, 3)}
-        both = {p: _under_callgrind(args.files, directory, p, validate=True) for p in (1, 3)}
-        walk_i = (walk[3] - walk[1]) / (2 * args.files)
+        walks_i = {p: _under_callgrind(args.files, directory, p, False, args.explicit) for p in (1, 3)}
+        both = {p: _under_callgrind(args.files, directory, p, True, args.explicit) for p in (1, 3)}
+        walk_i = (walks_i[3] - walks_i[1]) / (2 * args.files)
         both_i = (both[3] - both[1]) / (2 * args.files)
         result["instructions_per_file"] = {
             "walk": round(walk_i),

@@ -22,7 +22,7 @@ import pytest
 from voiceapi_async import VoiceClient
 from voiceapi_async._uploads import audio_without_data, sniff_audio_format
 from voiceapi_async._validation import sanitize_label
-from voiceapi_async.jobs import BatchConvertJob
+from voiceapi_async.jobs import BatchConvertJob, _sources
 from voiceapi_async.jobs._audioinfo import CorruptAudioError, _wav_duration, _wav_duration_in, probe_audio
 from voiceapi_async.jobs._context import stem_of
 from voiceapi_async.jobs._reconcile import marked_label
@@ -114,6 +114,71 @@ async def test_files_named_explicitly_are_taken_as_they_are(tmp_path: Path) -> N
     ]
     for inputs in (named, one_by_one()):
         assert [(s.path, s.key, s.rel) for s in await discover(inputs)] == expected
+
+
+async def test_keys_of_files_named_explicitly_through_symlinks_and_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shell glob names each file: their keys are still ``resolve``'s, whatever the spelling."""
+    touch(tmp_path / "data", "a.wav", "sub/b.wav")
+    (tmp_path / "data" / "ln.wav").symlink_to("sub/b.wav")
+    (tmp_path / "via").symlink_to("data")
+    (tmp_path / "data" / "sublink").symlink_to("sub")
+    real = tmp_path.resolve()
+    monkeypatch.chdir(tmp_path)
+    spelled = ["data/a.wav", "./data/a.wav", "via/a.wav", "via/sub/b.wav", "data/sublink/b.wav", "via/ln.wav"]
+    spelled += ["data/sublink/../a.wav", "via/missing.wav", "data/sub/../../via/a.wav", f"{tmp_path}/via/sub/b.wav"]
+    found = await discover(spelled)
+    assert [(s.path, s.key, s.rel) for s in found] == [
+        ("data/a.wav", f"{real}/data/a.wav", "a.wav"),
+        ("data/a.wav", f"{real}/data/a.wav", "a.wav"),
+        ("via/a.wav", f"{real}/data/a.wav", "a.wav"),
+        ("via/sub/b.wav", f"{real}/data/sub/b.wav", "b.wav"),
+        ("data/sublink/b.wav", f"{real}/data/sub/b.wav", "b.wav"),
+        ("via/ln.wav", f"{real}/data/sub/b.wav", "ln.wav"),
+        ("data/sublink/../a.wav", f"{real}/data/a.wav", "a.wav"),  # '..' of the link's target
+        ("via/missing.wav", f"{real}/data/missing.wav", "missing.wav"),
+        ("data/sub/../../via/a.wav", f"{real}/data/a.wav", "a.wav"),
+        (f"{tmp_path}/via/sub/b.wav", f"{real}/data/sub/b.wav", "b.wav"),
+    ]
+    assert all(s.key == str(Path(s.path).resolve()) for s in found)
+
+
+async def test_relative_files_named_after_a_change_of_directory_keep_their_own_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    touch(tmp_path, "one/a.wav", "two/a.wav")
+    real = tmp_path.resolve()
+
+    async def names() -> AsyncIterable[str]:
+        for folder in ("one", "two", "one"):
+            monkeypatch.chdir(tmp_path / folder)  # a caller's change of directory between two names
+            yield "a.wav"
+
+    assert [s.key for s in await discover(names())] == [f"{real}/one/a.wav", f"{real}/two/a.wav", f"{real}/one/a.wav"]
+
+
+async def test_keys_resolved_one_by_one_where_paths_are_not_posix_are_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback (``resolve`` per file and folder, as on Windows) walks the same files under the same keys."""
+    touch(tmp_path / "data", "a.wav", "sub/b.wav", "out/c.wav", "sub/out/d.wav")
+    (tmp_path / "data" / "link.wav").symlink_to("sub/b.wav")
+    (tmp_path / "in").symlink_to("data")
+    inputs = [tmp_path / "in", tmp_path / "in" / "a.wav", tmp_path / "in" / "link.wav", tmp_path / "missing.wav"]
+    skip = (tmp_path / "data" / "out").resolve()
+    joined = await discover(inputs, skip_dir=skip)
+    monkeypatch.setattr(_sources, "_JOIN_KEYS", False)
+    assert await discover(inputs, skip_dir=skip) == joined
+    assert [s.rel for s in joined] == [
+        "a.wav",
+        "link.wav",
+        "sub/b.wav",
+        "sub/out/d.wav",
+        "a.wav",
+        "link.wav",
+        "missing.wav",
+    ]
 
 
 # -- what is walked, in which order ----------------------------------------------------------------

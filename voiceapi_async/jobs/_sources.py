@@ -10,6 +10,7 @@ import asyncio
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -83,7 +84,8 @@ def _walk(root: Path, include: Matcher, exclude: Matcher, skip: Path | None) -> 
     the real path of a folder's entry that is no symlink is the folder's real path and the
     entry's name: the root is resolved once, each folder entered (never a symlink) and
     each file that is not a symlink append their names, and only a symlinked file is
-    resolved on its own.
+    resolved on its own.  (A folder replaced by a symlink while it is walked keeps the
+    keys it had when the walk reached it.)
     """
     top = str(root)
     prefix = "" if top == "." else top if top.endswith("/") else top + "/"
@@ -121,9 +123,12 @@ def _walk(root: Path, include: Matcher, exclude: Matcher, skip: Path | None) -> 
             if _is_symlink(entry):
                 continue  # a symlinked folder is not entered, as os.walk does not
             path = os.path.join(directory, name)
-            real_path = real_dir + name if _JOIN_KEYS else str(Path(path).resolve())
-            if real_path != skip_key:
-                stack.append((path, rel_dir + name + "/", real_path + "/"))
+            if _JOIN_KEYS:
+                real_path = real_dir + name
+                if real_path != skip_key:
+                    stack.append((path, rel_dir + name + "/", real_path + "/"))
+            elif skip is None or Path(path).resolve() != skip:  # paths compared as the OS does (Windows: any case)
+                stack.append((path, rel_dir + name + "/", ""))
 
 
 def _is_symlink(entry: os.DirEntry[str]) -> bool:
@@ -142,21 +147,44 @@ def _unreadable(exc: OSError, root: Path) -> SourceFile:
     )
 
 
-def _expand(entry: PathLike, include: Matcher, exclude: Matcher, skip: Path | None) -> Iterator[SourceFile]:
+def _expand(
+    entry: PathLike, include: Matcher, exclude: Matcher, skip: Path | None, real_dirs: dict[tuple[str, str], str]
+) -> Iterator[SourceFile]:
+    """The files of a directory (walked), or a file named explicitly, taken as it is (no globs).
+
+    A missing or unreadable file is kept: it fails validation, visibly.  A file's key is
+    ``str(path.resolve())``: for one that is no symlink, its folder's real path and its
+    name (``realpath`` resolves component by component), the folder resolved once per
+    batch (``real_dirs``, emptied by the caller) for the many files of a shell glob.
+    """
     path = Path(entry)
-    if path.is_dir():
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except (OSError, ValueError):  # missing, unreadable, a bad name: ``resolve`` decides (or raises) as before
+        mode = None
+    if mode is not None and (stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and path.is_dir())):
         yield from _walk(path, include, exclude, skip)
-    else:  # a file named explicitly is taken as is (missing or unreadable ones fail validation, visibly)
-        yield SourceFile(str(path), str(path.resolve()), str(PurePosixPath(path.name)))
+        return
+    name, shown = path.name, str(path)
+    if mode is None or stat.S_ISLNK(mode) or not _JOIN_KEYS or not name or name == "..":
+        yield SourceFile(shown, str(path.resolve()), str(PurePosixPath(name)))
+        return
+    parent = os.path.dirname(shown) or "."
+    where = (parent, "" if parent[0] == "/" else os.getcwd())  # a relative folder: of this working directory
+    real = real_dirs.get(where)
+    if real is None:
+        real = real_dirs[where] = os.path.realpath(parent)  # what Path.resolve() gives (no loop: lstat passed)
+    yield SourceFile(shown, real + name if real.endswith("/") else f"{real}/{name}", name)
 
 
-def _batches(it: Iterator[SourceFile]) -> Iterator[list[SourceFile]]:
+def _batches(it: Iterator[SourceFile], new_batch: Callable[[], None]) -> Iterator[list[SourceFile]]:
     batch: list[SourceFile] = []
     for item in it:
         batch.append(item)
         if len(batch) >= _BATCH:
             yield batch
             batch = []
+            new_batch()
     if batch:
         yield batch
 
@@ -170,13 +198,15 @@ async def iter_source_batches(
 ) -> AsyncIterator[list[SourceFile]]:
     """Batches of input files; blocking directory walks run in a worker thread."""
     includes, excludes = _matcher(include), _matcher(exclude)
+    real_dirs: dict[tuple[str, str], str] = {}
     if isinstance(inputs, AsyncIterable):
         batch: list[SourceFile] = []
         async for entry in inputs:
-            batch.extend(_expand(entry, includes, excludes, skip_dir))
+            batch.extend(_expand(entry, includes, excludes, skip_dir, real_dirs))
             if len(batch) >= _BATCH:
                 yield batch
                 batch = []
+                real_dirs.clear()
         if batch:
             yield batch
         return
@@ -184,9 +214,9 @@ async def iter_source_batches(
 
     def generate() -> Iterator[SourceFile]:
         for entry in entries:
-            yield from _expand(entry, includes, excludes, skip_dir)
+            yield from _expand(entry, includes, excludes, skip_dir, real_dirs)
 
-    chunks = _batches(generate())
+    chunks = _batches(generate(), real_dirs.clear)
     while True:
         chunk = await asyncio.to_thread(next, chunks, None)
         if chunk is None:
