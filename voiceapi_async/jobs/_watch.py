@@ -40,6 +40,8 @@ class Poller:
         self.project_id = project_id
         self._retrier = retrier
         self._downloads = downloads
+        #: Per recording missing from the listings, the round it was last asked for directly.
+        self._asked: dict[str, int] = {}
 
     async def loop(self) -> None:
         """While anything is watched, join the client's rounds over the project (shared with ``watch()``)."""
@@ -97,8 +99,22 @@ class Poller:
                 pass
             raise
         if sub.missing:
-            changed |= await self._fetch_missing(sorted(sub.missing)[:_MAX_DIRECT_GETS])
+            changed |= await self._fetch_missing(self._next_missing(sub.missing))
         return changed
+
+    def _next_missing(self, missing: set[str]) -> list[str]:
+        """The (at most ``_MAX_DIRECT_GETS``) missing recordings to ask for this round: those asked longest ago.
+
+        Taking always the first ids in order would ask for the same ones each round while
+        they stay pending, and never for the others.
+        """
+        asked = self._asked
+        chosen = sorted(missing, key=lambda rid: (asked.get(rid, -1), rid))[:_MAX_DIRECT_GETS]
+        for rid in [rid for rid in asked if rid not in missing]:
+            del asked[rid]
+        for rid in chosen:
+            asked[rid] = self.ctx.round
+        return chosen
 
     async def _fetch_missing(self, recording_ids: Sequence[str]) -> bool:
         changed = False
