@@ -530,10 +530,12 @@ class Transport:
                 name = type(exc).__name__
                 cls = APITimeoutError if isinstance(exc, TIMEOUT_ERRORS) else APIConnectionError
                 error = cls(f"download failed: {name}", method=req.method, path=path)
+                # The attempt had its answer, and was counted then: its retry or error is not another.
                 if req.is_idempotent() and attempt <= retry.max_retries:
-                    await self._wait_retry(req, path, attempt, retry, error)
+                    await self._wait_retry(req, path, attempt, retry, error, counted=True)
                     continue
-                self._emit(HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error)))
+                event = HTTPEvent("error", req.method, path, attempt, bucket=req.bucket, error=str(error))
+                self._emit(event, counted=True)
                 raise error from exc
 
     async def _retrying(self, req: Request, opts: CallOptions, cast_to: Any) -> Any:
@@ -849,13 +851,14 @@ class Transport:
         return APIConnectionError(f"{what}: {name}", method=req.method, path=path, request_sent=sent)
 
     async def _wait_retry(
-        self, req: Request, path: str, attempt: int, retry: RetryPolicy, error: VoiceAPIError
+        self, req: Request, path: str, attempt: int, retry: RetryPolicy, error: VoiceAPIError, *, counted: bool = False
     ) -> None:
         status = error.status_code if isinstance(error, APIStatusError) else None
         retry_after = error.retry_after if isinstance(error, RateLimitError) else None
         delay = retry.delay(attempt, retry_after, self._rng)
         self._emit(
-            HTTPEvent("retry", req.method, path, attempt, status, delay=delay, bucket=req.bucket, error=str(error))
+            HTTPEvent("retry", req.method, path, attempt, status, delay=delay, bucket=req.bucket, error=str(error)),
+            counted=counted,
         )
         log.info("retrying %s %s in %.2f s (attempt %d: %s)", req.method, path, delay, attempt, error)
         await self._sleep(delay)
@@ -867,8 +870,12 @@ class Transport:
             except Exception:  # a broken observer must never break a request
                 log.exception("answer hook %r failed", hook)
 
-    def _emit(self, event: HTTPEvent) -> None:
-        if event.status is None and self.answer_hooks:  # a retry or error after a broken connection
+    def _emit(self, event: HTTPEvent, *, counted: bool = False) -> None:
+        """Hand ``event`` to the event hooks; a retry or error with no answer is an attempt for the answer hooks.
+
+        ``counted``: the attempt was counted when its answer came (a body broken mid-way).
+        """
+        if event.status is None and self.answer_hooks and not counted:  # after a broken connection
             self._count(event.method, event.path, None)
         for hook in self.hooks:
             try:

@@ -281,6 +281,31 @@ async def test_answer_hooks_see_every_attempt_and_no_event_is_built_for_them(
     assert "response" not in built  # only the two retries made an event (nobody else listens)
 
 
+async def test_a_body_broken_mid_way_is_one_attempt_for_the_answer_hooks(
+    client: VoiceClient, mocked: aioresponses
+) -> None:
+    """The attempt is counted with its answer (200); the retry after its body broke is not another."""
+    from voiceapi_async._transport import Request
+
+    seen: list[int | None] = []
+    client.add_answer_hook(lambda method, path, status: seen.append(status))
+    url = f"{BASE}/api/files/take.wav"
+    mocked.get(url, body=b"RIFF", repeat=True)
+    reads = 0
+
+    async def consume(response: aiohttp.ClientResponse) -> bytes:
+        nonlocal reads
+        reads += 1
+        body = await response.read()
+        if reads == 1:
+            raise aiohttp.ClientPayloadError("connection lost mid-body")
+        return body
+
+    got = await client._transport.consume(Request("GET", url), consume, opts=client._options)
+    assert got == b"RIFF" and reads == 2
+    assert seen == [200, 200]
+
+
 async def test_a_broken_answer_hook_does_not_break_requests(client: VoiceClient, mocked: aioresponses) -> None:
     seen: list[int | None] = []
 
