@@ -33,11 +33,13 @@ from ._errors import InvalidRequestError, UnsupportedAudioError
 
 __all__ = [
     "AUDIO_HEAD_BYTES",
+    "READ_FLAGS",
     "AudioFormat",
     "AudioSource",
     "PreparedUpload",
     "audio_without_data",
     "prepare_upload",
+    "read_upto",
     "sniff_audio_format",
 ]
 
@@ -49,8 +51,8 @@ _SNIFF_BYTES = 12
 AUDIO_HEAD_BYTES = 4096
 #: What may separate folders in a file name (``\\`` and ``:`` on Windows): such names go through ``Path``.
 _HAS_SEPARATOR = re.compile(r"[/\\:]").search
-#: Flags for reading an upload with ``os.open`` (binary on Windows too).
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+#: Flags for reading a file with ``os.open`` (binary on Windows too).
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 #: A file name ``quote(name, "")`` leaves as it is (letters, digits, ``_.-~``): most names need no quoting.
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 
@@ -273,19 +275,23 @@ def _probe(path: str) -> tuple[int, bytes]:
     ``os`` calls, not ``open()``: each system call lets the event loop's thread take the
     GIL, and ``open()`` makes three more (``ioctl``, ``lseek``, ``fstat``) than needed.
     """
-    fd = os.open(path, _READ_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(path)
         size = info.st_size
-        want = size if size <= CHUNK_SIZE else AUDIO_HEAD_BYTES
-        head = os.read(fd, want)
-        while len(head) < want and (more := os.read(fd, want - len(head))):  # a short read: rare
-            head += more
-        return size, head
+        return size, read_upto(fd, size if size <= CHUNK_SIZE else AUDIO_HEAD_BYTES)
     finally:
         os.close(fd)
+
+
+def read_upto(fd: int, n: int) -> bytes:
+    """``n`` bytes from ``fd``'s position, fewer only at the end of the file (as ``BufferedReader.read``)."""
+    data = os.read(fd, n)
+    while 0 < len(data) < n and (more := os.read(fd, n - len(data))):  # a short read: rare
+        data += more
+    return data
 
 
 async def _prepare_path(path: str, filename: str | None) -> PreparedUpload:

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import msgspec
 
-from .._uploads import AUDIO_HEAD_BYTES, AudioFormat, audio_without_data, sniff_audio_format
+from .._uploads import AUDIO_HEAD_BYTES, READ_FLAGS, AudioFormat, audio_without_data, read_upto, sniff_audio_format
 
 __all__ = ["AudioInfo", "CorruptAudioError", "probe_audio"]
 
 _MAX_CHUNKS = 64
 _FMT = struct.Struct("<HHIIHH")
-#: A 16-byte ``fmt `` chunk's header: the usual WAV layout (see ``_canonical_wav_duration``).
-_FMT16 = b"fmt \x10\x00\x00\x00"
-#: Flags for reading with ``os.open`` (binary on Windows too).
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 class CorruptAudioError(ValueError):
@@ -46,13 +43,13 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
     Three system calls for a small file (``open``, ``read``, ``close``; ``open()`` would
     make five more): the head is read first, and a head shorter than asked for is the
     whole file, so its length is the size; a longer file is ``fstat``'ed.  The head serves
-    the format, the check, and a WAV's or FLAC's duration; the file is read again only
-    when a WAV's chunks reach past the head, or for OGG and MP3.
+    the format, the check, and a WAV's or FLAC's duration (the WAV's chunk walk reads the
+    file only past the head); OGG and MP3 read the file.
     """
-    fd = os.open(path, _READ_FLAGS)
+    fd = os.open(path, READ_FLAGS)
     try:
         try:
-            head = _read_head(fd)
+            head = read_upto(fd, AUDIO_HEAD_BYTES)
         except IsADirectoryError as exc:  # raised as open() raises it: with the path
             raise IsADirectoryError(exc.errno, exc.strerror, os.fspath(path)) from None
         size = len(head) if len(head) < AUDIO_HEAD_BYTES else os.fstat(fd).st_size
@@ -63,111 +60,67 @@ def probe_audio(path: str | os.PathLike[str], *, max_size: int | None = None) ->
         fmt = sniff_audio_format(head[:12])
         if fmt is None:
             raise ValueError("not wav, ogg, mp3 or flac audio (judged by content)")
-        if fmt is AudioFormat.WAV and head[12:20] == _FMT16 and head[36:40] == b"data" and len(head) >= 44:
-            return AudioInfo(fmt, size, _canonical_wav_duration(head, size))
         problem = audio_without_data(head, size, fmt)  # the check uploads make too
         if problem is not None:
             raise CorruptAudioError(f"corrupt {fmt.name}: {problem}")
         if fmt is AudioFormat.FLAC:
             duration: float | None = _flac_duration(head)
-        elif fmt is AudioFormat.WAV and (found := _wav_duration_in(head, size)) is not None:
-            duration = found
+        elif fmt is AudioFormat.WAV:
+            duration = _wav_duration(_head_first(fd, head, size), size)
         else:
             with open(fd, "rb", closefd=False) as f:
-                if fmt is AudioFormat.WAV:
-                    duration = _wav_duration(f, size)
-                elif fmt is AudioFormat.OGG:
-                    duration = _ogg_duration(f, head, size)
-                else:
-                    duration = _mp3_duration(f)
+                duration = _ogg_duration(f, head, size) if fmt is AudioFormat.OGG else _mp3_duration(f)
     finally:
         os.close(fd)
     return AudioInfo(fmt, size, duration)
 
 
-def _read_head(fd: int) -> bytes:
-    """The first ``AUDIO_HEAD_BYTES`` of the file, or all of it if shorter (as ``BufferedReader.read``)."""
-    head = os.read(fd, AUDIO_HEAD_BYTES)
-    while 0 < len(head) < AUDIO_HEAD_BYTES and (more := os.read(fd, AUDIO_HEAD_BYTES - len(head))):  # short reads
-        head += more
-    return head
+Read = Callable[[int, int], bytes]
 
 
-def _canonical_wav_duration(head: bytes, size: int) -> float:
-    """What ``audio_without_data`` and ``_wav_duration_in`` make of the usual 44-byte header, in one step.
+def _head_first(fd: int, head: bytes, size: int) -> Read:
+    """``read(pos, n)``: the file's bytes at ``pos``, from ``head`` while it holds them, else from the file.
 
-    ``RIFF`` and ``WAVE``, a 16-byte ``fmt `` chunk at 12, a ``data`` chunk header at 36:
-    their chunk walks would read just those two chunks.
+    Never more than the file holds from ``pos`` (a chunk's size may lie), so fewer at its end.
     """
-    if size <= 44:
-        raise CorruptAudioError("corrupt WAV: no audio data after the header")
-    _fmt, channels, rate, byte_rate, _align, _bits = _FMT.unpack_from(head, 20)
-    if not channels or not rate or not byte_rate:
-        raise CorruptAudioError("corrupt WAV: zero channels, rate or byte rate")
-    return round(min(int.from_bytes(head[40:44], "little"), size - 44) / float(byte_rate), 3)
+
+    def read(pos: int, n: int) -> bytes:
+        n = min(n, size - pos)
+        if n <= 0:
+            return b""
+        if pos + n <= len(head):
+            return head[pos : pos + n]
+        os.lseek(fd, pos, os.SEEK_SET)
+        return read_upto(fd, n)
+
+    return read
 
 
-def _wav_duration_in(head: bytes, size: int) -> float | None:
-    """``_wav_duration`` on the head alone, or ``None`` when it would read past the head.
-
-    The same steps, reads and errors, on positions in ``head``: a read past its end is
-    the file's end when the head is all of the file (shorter than ``AUDIO_HEAD_BYTES``).
-    """
-    end = len(head)
-    whole = end < AUDIO_HEAD_BYTES
+def _wav_duration(read: Read, size: int) -> float:
+    """A WAV's duration from its ``fmt `` and ``data`` chunks, walked from the first; ``read`` as ``_head_first``'s."""
     pos = 12
     byte_rate = 0
     for _ in range(_MAX_CHUNKS):
-        if pos + 8 > end:
-            if whole:
-                break  # a short chunk header: the file ends
-            return None
-        chunk_id, chunk_size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
-        pos += 8
-        if chunk_id == b"fmt ":
-            if pos + chunk_size > end and not whole:
-                return None
-            body = min(chunk_size, max(0, end - pos))  # what f.read(chunk_size) returns
-            if body < 16:
-                raise CorruptAudioError("corrupt WAV: short fmt chunk")
-            _fmt, channels, rate, byte_rate, _align, _bits = _FMT.unpack_from(head, pos)
-            if not channels or not rate or not byte_rate:
-                raise CorruptAudioError("corrupt WAV: zero channels, rate or byte rate")
-            pos += body + (chunk_size % 2)
-        elif chunk_id == b"data":
-            if not byte_rate:
-                raise CorruptAudioError("corrupt WAV: data before fmt")
-            available = size - pos
-            return round(min(chunk_size, available) / float(byte_rate), 3)
-        else:
-            pos += chunk_size + (chunk_size % 2)
-    raise CorruptAudioError("corrupt WAV: no fmt/data chunks")
-
-
-def _wav_duration(f: BinaryIO, size: int) -> float:
-    f.seek(12)
-    byte_rate = 0
-    for _ in range(_MAX_CHUNKS):
-        header = f.read(8)
+        header = read(pos, 8)
         if len(header) < 8:
             break
-        chunk_id, chunk_size = header[:4], struct.unpack("<I", header[4:])[0]
+        chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+        pos += 8
         if chunk_id == b"fmt ":
-            body = f.read(chunk_size)
+            body = read(pos, chunk_size)
             if len(body) < 16:
                 raise CorruptAudioError("corrupt WAV: short fmt chunk")
-            _fmt, channels, rate, byte_rate, _align, _bits = struct.unpack("<HHIIHH", body[:16])
+            _fmt, channels, rate, byte_rate, _align, _bits = _FMT.unpack_from(body)
             if not channels or not rate or not byte_rate:
                 raise CorruptAudioError("corrupt WAV: zero channels, rate or byte rate")
-            if chunk_size % 2:
-                f.seek(1, os.SEEK_CUR)
+            pos += len(body) + chunk_size % 2
         elif chunk_id == b"data":
             if not byte_rate:
                 raise CorruptAudioError("corrupt WAV: data before fmt")
-            available = size - f.tell()  # > 0: audio_without_data refused a header-only file
-            return round(min(int(chunk_size), available) / float(byte_rate), 3)
+            available = size - pos  # > 0: audio_without_data refused a header-only file
+            return round(min(chunk_size, available) / float(byte_rate), 3)
         else:
-            f.seek(chunk_size + (chunk_size % 2), os.SEEK_CUR)
+            pos += chunk_size + chunk_size % 2
     raise CorruptAudioError("corrupt WAV: no fmt/data chunks")
 
 
