@@ -211,6 +211,29 @@ def counters_diff(after: dict[str, Any], before: dict[str, Any]) -> dict[str, An
     return out
 
 
+def job_spec(
+    emu: Any,
+    inputs: Path,
+    output: Path,
+    voices: int,
+    *,
+    job: dict[str, Any] | None = None,
+    limits: Any = None,
+    timeline: bool = False,
+) -> dict[str, Any]:
+    """The spec of one ``BatchConvertJob`` against ``emu`` (see the module docstring): what ``run_batch`` runs."""
+    return {
+        "base_url": emu.base_url,
+        "api_key": emu.api_key,
+        "inputs": str(inputs),
+        "output": str(output),
+        "voice_ids": voice_ids(emu, voices),
+        "limits": limits,
+        "job": job or {},
+        "timeline": timeline,
+    }
+
+
 def batch_against(
     emu: Any,
     inputs: Path,
@@ -222,16 +245,7 @@ def batch_against(
     timeline: bool = False,
 ) -> dict[str, Any]:
     """Run one ``BatchConvertJob`` in its own process against ``emu``; add the server's view to the result."""
-    spec = {
-        "base_url": emu.base_url,
-        "api_key": emu.api_key,
-        "inputs": str(inputs),
-        "output": str(output),
-        "voice_ids": voice_ids(emu, voices),
-        "limits": limits,
-        "job": job or {},
-        "timeline": timeline,
-    }
+    spec = job_spec(emu, inputs, output, voices, job=job, limits=limits, timeline=timeline)
     before = emu.counters()
     cpu0, t0 = emu.cpu_seconds(), time.monotonic()
     result = run_batch(spec)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ._batch import voice_ids, write_tiny_wavs
+from ._batch import job_spec, voice_ids, write_tiny_wavs
 from ._common import ROOT, scratch_dir
 from ._emuproc import EmulatorProcess
 from .b6_pipeline import CONCURRENCY, JOB, _emulator_config
@@ -29,11 +29,10 @@ def _instructions(callgrind_out: Path) -> int:
 
 def _count(kind: str, n: int, emu: EmulatorProcess, inputs: Path) -> int:
     output = scratch_dir(f"callgrind-out-{kind}-{n}")
-    spec: dict[str, object] = {"base_url": emu.base_url, "api_key": emu.api_key, "inputs": str(inputs)}
-    spec["output"] = str(output)
     if kind == "job":
-        spec.update(voice_ids=voice_ids(emu, 1), limits=None, job=JOB)
+        spec = job_spec(emu, inputs, output, 1, job=JOB)
     else:
+        spec = {"base_url": emu.base_url, "api_key": emu.api_key, "inputs": str(inputs), "output": str(output)}
         spec.update(voice_id=voice_ids(emu, 1)[0], concurrency=CONCURRENCY)
     module = "benchmarks._batch" if kind == "job" else "benchmarks._rawpipe"
     out = scratch_dir(f"callgrind-dump-{kind}-{n}") / "callgrind.out"

@@ -259,15 +259,14 @@ def _traced_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _job(n: int) -> None:
     """``--job N``: what the journal of one B6 job does per file (see the module docstring)."""
-    from ._batch import voice_ids, write_tiny_wavs
+    from ._batch import job_spec, write_tiny_wavs
     from ._emuproc import EmulatorProcess
     from .b6_pipeline import JOB, _emulator_config
 
     inputs = scratch_dir(f"journal-job-in-{n}")
     write_tiny_wavs(inputs, n)
     with EmulatorProcess(_emulator_config()) as emu:
-        spec = {"base_url": emu.base_url, "api_key": emu.api_key, "inputs": str(inputs), "limits": None, "job": JOB}
-        spec.update(output=str(scratch_dir(f"journal-job-out-{n}")), voice_ids=voice_ids(emu, 1))
+        spec = job_spec(emu, inputs, scratch_dir(f"journal-job-out-{n}"), 1, job=JOB)
         command = [sys.executable, "-m", __spec__.name, "--job-child", json.dumps(spec)]
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
